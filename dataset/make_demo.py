@@ -1,0 +1,163 @@
+"""
+Regenerate the embedded demo corpus: every sentence of dataset/demo/sentences.txt spoken by every
+voice with the Festival speech synthesizer, resampled to 16 kHz and stored as FLAC.
+
+    python dataset/make_demo.py                    # all three voices (about 25 minutes on 2 cores)
+    python dataset/make_demo.py --voices kal       # just one voice
+    python dataset/make_demo.py --voices kal ked slt awb=cmu_us_awb_cg   # add another Festival voice
+
+What it writes:
+- dataset/demo/metadata.csv       `id|speaker|split|text`, one utterance a line (committed)
+- dataset/demo/audio/{voice}/     val and test audio, plus the first few train sentences (committed)
+- dataset/demo/audio_train/{voice}/  the rest of train (git-ignored, regenerate with this script)
+
+Splits are by sentence, so a val or test sentence is never heard in train, in any voice: the first
+TEST_SENTENCES lines of sentences.txt are test, the next VAL_SENTENCES val, the rest train
+(sentences.txt is already in a random order, see dataset/compose_sentences.py).
+
+The script is resumable and idempotent: an utterance whose FLAC exists is skipped, files appear
+atomically (written to a temp name, then renamed), and the same text gives the same bytes. Festival
+occasionally crashes on a sentence: that one is retried once, then skipped, counted and named.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
+
+from tqdm import tqdm
+
+from dataset.audio import SAMPLE_RATE, AudioError, load_audio, save_audio
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+VOICES = {"kal": "kal_diphone", "ked": "ked_diphone", "slt": "cmu_us_slt_arctic_hts"}
+TEST_SENTENCES = 120
+VAL_SENTENCES = 60
+COMMITTED_TRAIN_SENTENCES = 30  # per voice, about 1.5 minutes: voice prompts and notebook examples
+INSTALL = ("sudo apt-get install -y festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts")
+
+
+def split_of(index):
+    """Split of the sentence on line `index` (0-based) of sentences.txt."""
+    if index < TEST_SENTENCES:
+        return "test"
+    return "val" if index < TEST_SENTENCES + VAL_SENTENCES else "train"
+
+
+def is_committed(index):
+    """Whether the sentence's audio belongs in the committed folder rather than the generated one."""
+    return index < TEST_SENTENCES + VAL_SENTENCES + COMMITTED_TRAIN_SENTENCES
+
+
+def utterance_id(speaker, index):
+    return f"{speaker}_{index + 1:04d}"
+
+
+def parse_voices(names):
+    """['kal', 'awb=cmu_us_awb_cg'] -> {'kal': 'kal_diphone', 'awb': 'cmu_us_awb_cg'}"""
+    voices = {}
+    for name in names:
+        short, _, festival_name = name.partition("=")
+        if not festival_name and short not in VOICES:
+            sys.exit(f"error: unknown voice {short!r}: use one of {sorted(VOICES)} or NAME=festival_voice")
+        voices[short] = festival_name or VOICES[short]
+    return voices
+
+
+def synthesize(text, festival_voice, out_path):
+    """Speak `text` with Festival into out_path (FLAC, 16 kHz). Returns None, or an error line."""
+    with tempfile.TemporaryDirectory() as tmp:
+        text_file, wav_file = Path(tmp) / "text.txt", Path(tmp) / "speech.wav"
+        text_file.write_text(text + "\n", encoding="utf-8")
+        command = ["text2wave", "-eval", f"({'voice_' + festival_voice})", str(text_file), "-o", str(wav_file)]
+        error = None
+        for _ in range(2):  # Festival sometimes segfaults on a sentence; one retry, then give up
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode == 0 and wav_file.is_file() and wav_file.stat().st_size > 44:
+                break
+            error = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
+        else:
+            return error
+        try:
+            wav = load_audio(wav_file, SAMPLE_RATE)  # slt speaks at 32 kHz: resampled here
+        except AudioError as e:
+            return str(e)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    save_audio(out_path, wav, SAMPLE_RATE)
+    return None
+
+
+def check_festival(voices):
+    """Exit with the install command if text2wave or a voice is missing."""
+    if shutil.which("text2wave") is None:
+        sys.exit(f"error: Festival's text2wave is not installed. Install it with: {INSTALL}")
+    for short, festival_voice in voices.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            error = synthesize("Hello.", festival_voice, Path(tmp) / "check.flac")
+        if error is not None:
+            sys.exit(f"error: Festival voice {festival_voice!r} ({short}) does not work ({error}). "
+                     f"Install the voices with: {INSTALL}")
+
+
+def write_metadata(sentences, voices, path):
+    """metadata.csv, written atomically: the order is voice by voice, sentence by sentence."""
+    lines = ["id|speaker|split|text"]
+    for short in voices:
+        lines += [f"{utterance_id(short, i)}|{short}|{split_of(i)}|{s}" for i, s in enumerate(sentences)]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--voices", nargs="+", default=list(VOICES),
+                        help="voices to speak: kal, ked, slt, or NAME=festival_voice_name to add one")
+    parser.add_argument("--out_dir", type=Path, default=DEMO_DIR, help="corpus folder to write")
+    parser.add_argument("--sentences", type=Path, default=DEMO_DIR / "sentences.txt",
+                        help="one sentence a line")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="parallel Festival processes")
+    parser.add_argument("--committed_only", action="store_true",
+                        help="only the committed part (val, test and a few train sentences per voice)")
+    args = parser.parse_args()
+
+    if not args.sentences.is_file():
+        sys.exit(f"error: {args.sentences} not found (make it with python dataset/compose_sentences.py)")
+    sentences = [s.strip() for s in args.sentences.read_text(encoding="utf-8").splitlines() if s.strip()]
+    voices = parse_voices(args.voices)
+    check_festival(voices)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    write_metadata(sentences, voices, args.out_dir / "metadata.csv")
+
+    # Committed utterances first, so the part that lands in git is ready early.
+    jobs = []
+    for i in sorted(range(len(sentences)), key=lambda i: not is_committed(i)):
+        if args.committed_only and not is_committed(i):
+            continue
+        for short, festival_voice in voices.items():
+            folder = "audio" if is_committed(i) else "audio_train"
+            out_path = args.out_dir / folder / short / f"{utterance_id(short, i)}.flac"
+            if not out_path.is_file():
+                jobs.append((sentences[i], festival_voice, out_path))
+    print(f"{len(sentences)} sentences x {len(voices)} voices: {len(jobs)} utterances to synthesize")
+
+    failures = []
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        results = pool.map(lambda job: (job, synthesize(*job)), jobs)
+        for (text, voice, out_path), error in tqdm(results, total=len(jobs), desc="synthesizing"):
+            if error is not None:
+                failures.append(f"{out_path.name} ({voice}): {error} | {text}")
+    if failures:
+        print(f"skipped {len(failures)} utterances that Festival could not speak:")
+        print("\n".join("  " + f for f in failures))
+    print(f"done: {args.out_dir}. Totals: python dataset/stats.py")
+
+
+if __name__ == "__main__":
+    main()

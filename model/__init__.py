@@ -1,0 +1,1 @@
+"""The TTS GPT (a decoder-only transformer over text and speech tokens) will live here."""

@@ -1,0 +1,209 @@
+"""The speech codec: frame alignment, the inverse STFT, the quantizer, the public API, and its training script."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from tokenizer.codec import Codec, CodecConfig, VectorQuantizer, istft_same
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = CodecConfig(encoder_channels=8, encoder_max_channels=16, codebook_size=32, codebook_dim=8,
+                   decoder_dim=32, decoder_intermediate=64, decoder_layers=2)
+
+
+@pytest.fixture(scope="module")
+def codec():
+    torch.manual_seed(0)
+    return Codec(TINY).eval()
+
+
+def test_istft_same_inverts_torch_stft_frames():
+    # Frames cut by torch.stft (no centring) from a signal padded by (n_fft - hop) / 2 on each side
+    # are exactly the frames istft_same expects: it must give the signal back, sample for sample.
+    n_fft, hop, n_frames = 64, 16, 40
+    window = torch.hann_window(n_fft, dtype=torch.float64)
+    x = torch.randn(2, n_frames * hop, dtype=torch.float64)
+    pad = (n_fft - hop) // 2
+    spec = torch.stft(torch.nn.functional.pad(x, (pad, pad)), n_fft, hop, window=window, center=False,
+                      return_complex=True)  # (B, bins, N)
+    assert spec.shape[-1] == n_frames
+    y = istft_same(spec, n_fft, hop, window)
+    assert y.shape == x.shape
+    torch.testing.assert_close(y, x, atol=1e-9, rtol=0)
+
+
+def test_encoder_makes_one_token_per_hop_and_decoder_one_hop_per_token(codec):
+    hop = codec.hop_length
+    assert hop == 320 and codec.tokens_per_second == 50
+    wav = 0.1 * torch.randn(2, 7 * hop + 5)
+    codes = codec.encode(wav)
+    assert codes.shape == (2, 8) and codes.dtype == torch.long  # ceil(T / hop)
+    assert 0 <= codes.min() and codes.max() < codec.codebook_size
+    assert codec.encode(wav[0]).shape == (8,)
+    assert codec.decode(codes).shape == (2, 8 * hop)
+    assert codec.decode(codes[0]).shape == (8 * hop,)
+    torch.testing.assert_close(codec.encode(wav[1]), codes[1])  # batching changes nothing
+
+
+def test_long_audio_in_chunks_equals_one_pass(codec):
+    wav = 0.3 * torch.randn(2, 200 * codec.hop_length)
+    whole = codec.encode(wav, chunk_seconds=1000)
+    chunked = codec.encode(wav, chunk_seconds=0.4)  # 20-token chunks, context larger than the receptive field
+    assert torch.equal(whole, chunked)
+    torch.testing.assert_close(codec.decode(whole, chunk_seconds=0.4), codec.decode(whole, chunk_seconds=1000),
+                               atol=1e-5, rtol=1e-4)
+
+
+def test_decode_rejects_codes_outside_the_codebook(codec):
+    with pytest.raises(ValueError, match="codes must lie"):
+        codec.decode(torch.tensor([0, codec.codebook_size]))
+
+
+def test_nearest_code_matches_brute_force():
+    vq = VectorQuantizer(64, 8)
+    z = torch.randn(300, 8)
+    brute = torch.cdist(z, vq.codebook).argmin(1)
+    assert torch.equal(vq.nearest(z), brute)
+
+
+def test_straight_through_gradient_and_commitment():
+    vq = VectorQuantizer(16, 4).eval()
+    z = torch.randn(2, 4, 5, requires_grad=True)
+    quantized, codes, commitment, _ = vq(z)
+    expected = vq.codebook[codes].permute(0, 2, 1)  # (B, D, N)
+    torch.testing.assert_close(quantized, expected)  # forward: the code vectors
+    weights = torch.randn_like(quantized)
+    (quantized * weights).sum().backward()
+    torch.testing.assert_close(z.grad, weights)  # backward: identity onto the latents
+    torch.testing.assert_close(commitment, ((z.detach() - expected) ** 2).mean())
+
+
+def purity(vq, latents, labels):
+    """Share of latents whose code is the most common code of their cluster."""
+    codes = vq(latents)[1].flatten()
+    return sum(torch.mode(codes[labels == k]).values.eq(codes[labels == k]).sum().item()
+               for k in labels.unique()) / len(codes)
+
+
+def clustered(n, centres, spread=0.01):
+    labels = torch.randint(len(centres), (n,))
+    latents = (centres[labels] + spread * torch.randn(n, centres.shape[1])).T[None]  # (1, D, n)
+    return latents, labels
+
+
+def test_kmeans_init_gives_each_cluster_its_code_and_ema_follows_the_data():
+    torch.manual_seed(0)
+    vq = VectorQuantizer(32, 4, buffer_size=512).train()
+    centres = 5 * torch.randn(32, 4)
+    for _ in range(2):  # 2 x 256 latents fill the buffer, then k-means runs
+        _, _, _, stats = vq(clustered(256, centres)[0])
+    assert bool(vq.initialized)
+    latents, labels = clustered(256, centres)
+    assert vq(latents)[3]["codes_used"] >= 28  # nearly every cluster has its own code ...
+    assert purity(vq, latents, labels) > 0.95  # ... and each cluster sits on one code
+    # EMA: when the data changes shape, the codes follow it and the quantization error falls.
+    stretched = centres * torch.tensor([1.5, 0.5, 1.0, 2.0])
+    error_before = vq(clustered(256, stretched)[0])[2]
+    for _ in range(300):
+        vq(clustered(256, stretched)[0])
+    assert vq(clustered(256, stretched)[0])[2] < 0.2 * error_before
+
+
+def test_quantization_ignores_a_shift_common_to_the_batch():
+    # Codes live relative to the batch mean in training, so a common drift of all latents (what a
+    # freshly initialised encoder does at every step) changes no code.
+    torch.manual_seed(0)
+    vq = VectorQuantizer(32, 4, buffer_size=256).train()
+    centres = torch.randn(32, 4)
+    vq(clustered(256, centres)[0])
+    latents, _ = clustered(256, centres)
+    vq.dead_after = 10**9  # no restarts between the two calls
+    assert torch.equal(vq(latents)[1], vq(latents + 7.0)[1])
+
+
+def test_dead_codes_are_restarted_where_the_latents_went():
+    torch.manual_seed(0)
+    vq = VectorQuantizer(32, 4, buffer_size=512, dead_after=4).train()
+    centres = torch.randn(32, 4)
+    for _ in range(3):
+        vq(clustered(256, centres)[0])
+    # The latents spread fifty times wider: at first only the outermost codes catch them ...
+    wide = 50 * torch.randn(32, 4)
+    _, _, _, stats = vq(clustered(256, wide)[0])
+    assert stats["codes_used"] <= 16
+    # ... and once the rest have gone unused for dead_after x K latents, they restart among the new data.
+    for _ in range(20):
+        _, _, _, stats = vq(clustered(256, wide)[0])
+    assert stats["codes_used"] >= 24
+
+
+def test_save_load_round_trip_is_half_precision(codec, tmp_path):
+    path = tmp_path / "codec.pt"
+    codec.save(path)
+    state = torch.load(path, weights_only=True)["state_dict"]
+    assert state["decoder.head.weight"].dtype == torch.float16
+    assert not any(k.startswith("quantizer.ema_") for k in state)
+    loaded = Codec.load(path)
+    wav = 0.3 * torch.randn(3 * 16000)
+    same = (loaded.encode(wav) == codec.encode(wav)).float().mean()
+    assert same > 0.9  # half-precision weights move a few latents across a code boundary at most
+    reference = codec.decode(codec.encode(wav))
+    assert (loaded.decode(codec.encode(wav)) - reference).abs().max() < 1e-2 * reference.abs().max() + 1e-4
+
+
+def test_load_missing_file_is_one_line(tmp_path):
+    with pytest.raises(FileNotFoundError) as error:
+        Codec.load(tmp_path / "nothing.pt")
+    assert "\n" not in str(error.value) and "train_tokenizer.py" in str(error.value)
+
+
+def test_tiny_codec_learns_to_reconstruct():
+    # A few dozen steps on one clip must lower the mel loss clearly: the whole path (encoder, straight-
+    # through quantizer, decoder, iSTFT, mel loss) carries gradient.
+    from tokenizer.discriminators import MultiScaleMelLoss
+    torch.manual_seed(0)
+    t = torch.arange(16000) / 16000
+    wav = (0.5 * torch.sin(2 * np.pi * (200 + 300 * t) * t) * (1 + torch.sin(2 * np.pi * 3 * t)) / 2)[None]
+    codec = Codec(TINY).train()
+    loss_fn = MultiScaleMelLoss()
+    optimizer = torch.optim.AdamW(codec.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(40):
+        recon, _, commitment, _ = codec(wav)
+        loss = loss_fn(recon, wav) + commitment
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:3])
+
+
+def test_train_tokenizer_runs_resumes_and_exports(tmp_path):
+    corpus = tmp_path / "corpus" / "spk"
+    corpus.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        sf.write(corpus / f"u{i}.wav", 0.2 * rng.standard_normal(12000), 16000)
+        (corpus / f"u{i}.txt").write_text(f"Utterance number {i}.")
+    out = tmp_path / "out"
+    command = [sys.executable, str(ROOT / "train_tokenizer.py"), "--data", str(tmp_path / "corpus"),
+               "--device", "cpu", "--out_dir", str(out), "--batch_size", "2", "--segment_seconds", "0.4",
+               "--gan_start", "2", "--val_every", "3", "--save_every", "3", "--codebook_size", "32",
+               "--decoder_dim", "32", "--decoder_layers", "1", "--mpd_channels", "4,4,4,4"]
+    subprocess.run(command + ["--max_steps", "3"], check=True, capture_output=True, cwd=ROOT)
+    first = torch.load(out / "last.pt", weights_only=False)
+    assert first["step"] == 3
+    result = subprocess.run(command + ["--max_steps", "5", "--resume"], check=True, capture_output=True,
+                            text=True, cwd=ROOT)
+    assert "resumed" in result.stdout and "at step 3" in result.stdout
+    assert torch.load(out / "last.pt", weights_only=False)["step"] == 5
+    rows = (out / "log.csv").read_text().splitlines()
+    assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4, 5]
+    assert float(rows[-1].split(",")[4]) > 0  # the adversarial terms were on
+    assert list((out / "samples").glob("step000003_*.wav"))
+    codec = Codec.load(out / "codec.pt")
+    assert codec.codebook_size == 32 and codec.encode(torch.zeros(1600) + 0.1).shape == (5,)

@@ -1,0 +1,99 @@
+"""The embedded demo corpus: its text, its metadata, its committed audio, and the script that makes it."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from dataset import make_demo
+from dataset.readers import DEMO_DIR, read_demo, read_demo_metadata
+from dataset.stats import distinct_words
+
+ROOT = Path(__file__).resolve().parents[1]
+SENTENCES = (DEMO_DIR / "sentences.txt").read_text(encoding="utf-8").splitlines()
+METADATA = read_demo_metadata(DEMO_DIR / "metadata.csv")
+needs_festival = pytest.mark.skipif(shutil.which("text2wave") is None, reason="Festival not installed")
+
+
+def test_sentences_meet_the_corpus_brief():
+    assert len(SENTENCES) >= 2000
+    assert len({s.lower() for s in SENTENCES}) == len(SENTENCES), "duplicate sentences"
+    lengths = [len(s.split()) for s in SENTENCES]
+    assert min(lengths) >= 3 and max(lengths) <= 25
+    assert len(distinct_words(SENTENCES)) >= 3000
+    assert sum(s.endswith("?") for s in SENTENCES) >= 100
+    assert sum(s.endswith("!") for s in SENTENCES) >= 50
+    assert sum(any(c.isdigit() for c in s) for s in SENTENCES) >= 100
+    assert all(s.isascii() and "-" not in s for s in SENTENCES), "characters that trip Festival"
+
+
+def test_sentences_are_regenerated_byte_for_byte(tmp_path):
+    out = tmp_path / "sentences.txt"
+    subprocess.run([sys.executable, str(ROOT / "dataset" / "compose_sentences.py"), "--out", str(out)],
+                   check=True, capture_output=True)
+    assert out.read_bytes() == (DEMO_DIR / "sentences.txt").read_bytes()
+
+
+def test_metadata_is_every_voice_speaking_every_sentence():
+    speakers = {row["speaker"] for row in METADATA}
+    assert speakers == {"kal", "ked", "slt"}
+    for speaker in speakers:
+        assert [r["text"] for r in METADATA if r["speaker"] == speaker] == SENTENCES
+    assert len({row["id"] for row in METADATA}) == len(METADATA)
+
+
+def test_metadata_matches_what_make_demo_writes(tmp_path):
+    make_demo.write_metadata(SENTENCES, make_demo.VOICES, tmp_path / "metadata.csv")
+    assert (tmp_path / "metadata.csv").read_bytes() == (DEMO_DIR / "metadata.csv").read_bytes()
+
+
+def test_splits_are_disjoint_by_sentence():
+    by_split = {split: {r["text"] for r in METADATA if r["split"] == split} for split in ("train", "val", "test")}
+    assert {r["split"] for r in METADATA} == set(by_split)
+    assert not by_split["train"] & by_split["test"]
+    assert not by_split["train"] & by_split["val"]
+    assert not by_split["val"] & by_split["test"]
+    assert len(by_split["test"]) >= 100
+
+
+def test_committed_audio_covers_val_and_test_and_stays_small():
+    corpus = read_demo(splits={"val", "test"})
+    assert not corpus.skipped, corpus.skipped[:3]
+    expected = sum(r["split"] in ("val", "test") for r in METADATA)
+    assert len(corpus) == expected
+    files = list((DEMO_DIR / "audio").rglob("*.flac"))
+    assert sum(f.stat().st_size for f in files) <= 25 * 2**20
+    for speaker in make_demo.VOICES:  # a few train utterances per voice for prompts and notebooks
+        assert len(list((DEMO_DIR / "audio" / speaker).glob("*.flac"))) > expected // 3
+    for u in corpus.utterances[::97]:
+        info = sf.info(str(u.audio_path))
+        assert (info.samplerate, info.channels) == (16000, 1)
+        assert 0.5 < u.duration < 12, (u.audio_path, u.duration)
+
+
+def test_make_demo_explains_a_missing_festival(tmp_path):
+    env = dict(os.environ, PATH=str(tmp_path))  # no text2wave on this PATH
+    result = subprocess.run([sys.executable, str(ROOT / "dataset" / "make_demo.py"), "--out_dir", str(tmp_path)],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1 and "apt-get install" in result.stderr
+
+
+@needs_festival
+def test_make_demo_reproduces_committed_audio_and_resumes(tmp_path):
+    # The first sentence is a test sentence, whose audio is committed: regenerating must give the same bytes.
+    (tmp_path / "s.txt").write_text(SENTENCES[0] + "\n" + SENTENCES[1] + "\n", encoding="utf-8")
+    command = [sys.executable, str(ROOT / "dataset" / "make_demo.py"), "--sentences", str(tmp_path / "s.txt"),
+               "--out_dir", str(tmp_path / "demo"), "--voices", "kal", "slt"]
+    subprocess.run(command, check=True, capture_output=True)
+    for speaker in ("kal", "slt"):
+        made = tmp_path / "demo" / "audio" / speaker / f"{speaker}_0001.flac"
+        assert made.read_bytes() == (DEMO_DIR / "audio" / speaker / made.name).read_bytes()
+    first_run = {p: p.stat().st_mtime_ns for p in (tmp_path / "demo").rglob("*.flac")}
+    assert len(first_run) == 4
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    assert "0 utterances to synthesize" in result.stdout
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "demo").rglob("*.flac")} == first_run

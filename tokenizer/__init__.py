@@ -1,0 +1,1 @@
+"""The speech codec (encoder, one VQ codebook, iSTFT decoder) and the text tokenizer will live here."""

@@ -1,0 +1,242 @@
+"""
+Train the speech codec (tokenizer/codec.py) on any corpus the readers know; default: the demo corpus.
+
+    python train_tokenizer.py                                   # demo corpus, GPU if there is one
+    python train_tokenizer.py --device cpu --max_steps 2000     # a short CPU run
+    python train_tokenizer.py --resume                          # continue out/codec/last.pt
+    python train_tokenizer.py --data /path/LJSpeech-1.1 --out_dir out/codec_lj
+
+Two phases. Up to --gan_start the codec learns from the multi-resolution mel L1 loss (plus the
+commitment loss) alone: the adversarial losses only help once the output is roughly right, and a
+discriminator facing noise wins too easily to teach anything. After it, a multi-period and a
+multi-resolution discriminator join with hinge and feature-matching losses.
+
+Writes into --out_dir: last.pt (full training state, for --resume), codec.pt (half-precision weights for
+Codec.load), log.csv, and samples/ with validation reconstructions every --val_every steps.
+"""
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from dataset.audio import AudioError, load_audio, save_audio
+from dataset.readers import CorpusError, read_corpus
+from tokenizer.codec import Codec, CodecConfig, peak_normalize
+from tokenizer.discriminators import (MultiPeriodDiscriminator, MultiResolutionDiscriminator, MultiScaleMelLoss,
+                                      discriminator_loss, feature_matching_loss, generator_adversarial_loss)
+from train_common import (CSVLog, atomic_save, autocast, load_checkpoint, pick_device, rng_state,
+                          seed_everything, set_rng_state)
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+parser.add_argument("--data", default="demo", help="'demo' or a corpus folder (LJSpeech, LibriTTS, wav+txt)")
+parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+parser.add_argument("--max_steps", type=int, default=30_000, help="generator updates in total")
+parser.add_argument("--out_dir", type=Path, default=Path("out/codec"), help="checkpoints, log and samples")
+parser.add_argument("--resume", action="store_true", help="continue from out_dir/last.pt")
+parser.add_argument("--batch_size", type=int, default=8, help="clips per step")
+parser.add_argument("--segment_seconds", type=float, default=1.0, help="length of each training clip")
+parser.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (generator and discriminators)")
+parser.add_argument("--gan_start", type=int, default=5_000, help="step at which the discriminators join")
+parser.add_argument("--mel_weight", type=float, default=45.0, help="weight of the mel L1 loss")
+parser.add_argument("--adv_weight", type=float, default=1.0, help="weight of the adversarial loss")
+parser.add_argument("--fm_weight", type=float, default=2.0, help="weight of the feature-matching loss")
+parser.add_argument("--commit_weight", type=float, default=1.0, help="weight of the commitment loss")
+parser.add_argument("--val_every", type=int, default=1_000, help="steps between validation + samples")
+parser.add_argument("--save_every", type=int, default=250, help="steps between checkpoints")
+parser.add_argument("--workers", type=int, default=None, help="data loader processes (default: 0 on CPU, 4 on GPU)")
+parser.add_argument("--mpd_channels", default=None,
+                    help="multi-period discriminator widths; default 16,64,256,512 on GPU, 16,32,64,128 on CPU")
+parser.add_argument("--seed", type=int, default=1337)
+parser.add_argument("--codebook_size", type=int, default=CodecConfig.codebook_size)
+parser.add_argument("--decoder_dim", type=int, default=CodecConfig.decoder_dim)
+parser.add_argument("--decoder_layers", type=int, default=CodecConfig.decoder_layers)
+args = parser.parse_args()
+
+device = pick_device(args.device)
+seed_everything(args.seed)
+try:
+    corpus = read_corpus(args.data)
+except CorpusError as e:
+    sys.exit(f"error: {e}")
+train_set = [u for u in corpus if u.split == "train"] or corpus.utterances
+val_set = [u for u in corpus if u.split == "val"][:6] or corpus.utterances[:6]
+print(corpus.summary())
+print(f"training on {len(train_set)} utterances, {sum(u.duration for u in train_set) / 3600:.2f} h; device {device}")
+
+
+# -----------------------------------------------------------------------------------------------------
+# Data: random fixed-length clips of peak-normalised utterances
+
+
+class RandomClips(torch.utils.data.Dataset):
+    """Item i: a random `n_samples` window of utterance i (zero-padded if shorter), peak-normalised as
+    the codec expects. Unreadable files are replaced by another random utterance (and reported once)."""
+
+    def __init__(self, utterances, n_samples):
+        self.utterances, self.n_samples, self.reported = utterances, n_samples, set()
+
+    def __len__(self):
+        return len(self.utterances)
+
+    def __getitem__(self, index):
+        for _ in range(10):
+            try:
+                wav = peak_normalize(load_audio(self.utterances[index].audio_path))
+                break
+            except AudioError as e:
+                if index not in self.reported:
+                    self.reported.add(index)
+                    tqdm.write(f"skipping {e}")
+                index = int(torch.randint(len(self.utterances), ()))
+        else:
+            raise RuntimeError("ten unreadable files in a row: check the corpus")
+        if len(wav) <= self.n_samples:
+            return torch.nn.functional.pad(wav, (0, self.n_samples - len(wav)))
+        start = int(torch.randint(len(wav) - self.n_samples + 1, ()))
+        return wav[start: start + self.n_samples]
+
+
+config = CodecConfig(codebook_size=args.codebook_size, decoder_dim=args.decoder_dim,
+                     decoder_intermediate=3 * args.decoder_dim, decoder_layers=args.decoder_layers)
+clip_samples = round(args.segment_seconds * config.sample_rate / config.hop_length) * config.hop_length
+workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
+loader = torch.utils.data.DataLoader(
+    RandomClips(train_set, clip_samples), batch_size=args.batch_size, num_workers=workers, drop_last=True,
+    sampler=torch.utils.data.RandomSampler(train_set, replacement=True, num_samples=10**9),
+    pin_memory=device.type == "cuda", persistent_workers=workers > 0)
+
+# -----------------------------------------------------------------------------------------------------
+# Models, optimizers, schedule
+
+codec = Codec(config).to(device)
+# The period discriminator dominates the cost of an adversarial step; on a CPU a narrower one keeps a
+# step near twice the cost of a mel-only step instead of five times.
+mpd_channels = args.mpd_channels or ("16,64,256,512" if device.type == "cuda" else "16,32,64,128")
+discriminators = torch.nn.ModuleList([
+    MultiPeriodDiscriminator(channels=tuple(int(c) for c in mpd_channels.split(","))),
+    MultiResolutionDiscriminator()]).to(device)
+mel_loss = MultiScaleMelLoss(config.sample_rate).to(device)
+# betas (0.8, 0.99) as in HiFi-GAN/Vocos: a shorter momentum memory suits the moving GAN objective.
+fused = {"fused": True} if device.type == "cuda" else {}
+opt_g = torch.optim.AdamW(codec.parameters(), lr=args.lr, betas=(0.8, 0.99), **fused)
+opt_d = torch.optim.AdamW(discriminators.parameters(), lr=args.lr, betas=(0.8, 0.99), **fused)
+
+
+def learning_rate(step):
+    """Cosine decay from the peak to a tenth of it at max_steps. No warm-up, on purpose: while the
+    learning rate is small the decoder learns only the average spectrum, its gradient moves all latents
+    together, and they slide off the codebook onto one code; the full rate from step one lets the
+    decoder start using the differences between latents before that happens."""
+    progress = min(1.0, step / max(1, args.max_steps))
+    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+step = 0
+if args.resume:
+    checkpoint = load_checkpoint(args.out_dir / "last.pt")
+    codec.load_state_dict(checkpoint["codec"])
+    discriminators.load_state_dict(checkpoint["discriminators"])
+    opt_g.load_state_dict(checkpoint["opt_g"])
+    opt_d.load_state_dict(checkpoint["opt_d"])
+    step = checkpoint["step"]
+    set_rng_state(checkpoint["rng"])
+    print(f"resumed from {args.out_dir / 'last.pt'} at step {step}")
+n_params = sum(p.numel() for p in codec.parameters())
+print(f"codec: {n_params / 1e6:.2f} M parameters, {codec.tokens_per_second:.0f} tokens/s, "
+      f"{config.codebook_size} codes; discriminators: "
+      f"{sum(p.numel() for p in discriminators.parameters()) / 1e6:.2f} M")
+
+
+def save_checkpoint():
+    atomic_save({"codec": codec.state_dict(), "discriminators": discriminators.state_dict(),
+                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
+                 "rng": rng_state(), "args": vars(args)}, args.out_dir / "last.pt")
+    codec.save(args.out_dir / "codec.pt")
+
+
+@torch.no_grad()
+def validate():
+    """Reconstruct whole validation utterances: mel distance, codebook use, and wavs to listen to."""
+    codec.eval()
+    (args.out_dir / "samples").mkdir(parents=True, exist_ok=True)
+    distances, codes_seen = [], set()
+    for u in val_set:
+        wav = peak_normalize(load_audio(u.audio_path)).to(device)
+        codes = codec.encode(wav)
+        recon = codec.decode(codes)[: len(wav)]
+        distances.append(mel_loss(recon[None], wav[None]).item())
+        codes_seen.update(codes.tolist())
+        save_audio(args.out_dir / "samples" / f"step{step:06d}_{u.id}.wav", recon.cpu())
+        if step == 0 or not (args.out_dir / "samples" / f"original_{u.id}.wav").is_file():
+            save_audio(args.out_dir / "samples" / f"original_{u.id}.wav", wav.cpu())
+    codec.train()
+    return sum(distances) / len(distances), len(codes_seen)
+
+
+# -----------------------------------------------------------------------------------------------------
+# The loop
+
+log = CSVLog(args.out_dir / "log.csv", ["step", "lr", "mel", "commit", "adv", "fm", "disc", "codes_used",
+                                        "perplexity", "val_mel", "val_codes", "seconds"])
+codec.train()
+discriminators.train()
+batches = iter(loader)
+progress = tqdm(total=args.max_steps, initial=step, desc="codec", dynamic_ncols=True)
+start_time, steps_timed = time.time(), 0
+while step < args.max_steps:
+    wav = next(batches).to(device, non_blocking=True)  # (B, T)
+    for group in opt_g.param_groups + opt_d.param_groups:
+        group["lr"] = learning_rate(step)
+    with autocast(device):
+        recon, codes, commit, stats = codec(wav)  # (B, T), (B, N)
+    mel = mel_loss(recon, wav)
+    loss_g = args.mel_weight * mel + args.commit_weight * commit
+    adv = fm = disc = torch.zeros((), device=device)
+
+    if step >= args.gan_start:
+        # Discriminator step: tell real clips from the (detached) reconstructions.
+        with autocast(device):
+            disc = sum(discriminator_loss(d(wav)[0], d(recon.detach())[0]) for d in discriminators)
+        opt_d.zero_grad(set_to_none=True)
+        disc.backward()
+        torch.nn.utils.clip_grad_norm_(discriminators.parameters(), 1000.0)
+        opt_d.step()
+        # Generator's adversarial terms, through the just-updated discriminators (frozen meanwhile: the
+        # gradient must flow through them to the reconstruction, but their weights need none).
+        discriminators.requires_grad_(False)
+        with autocast(device):
+            for d in discriminators:
+                _, real_features = d(wav)
+                fake_logits, fake_features = d(recon)
+                adv = adv + generator_adversarial_loss(fake_logits)
+                fm = fm + feature_matching_loss(real_features, fake_features)
+        loss_g = loss_g + args.adv_weight * adv + args.fm_weight * fm
+        discriminators.requires_grad_(True)
+
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    torch.nn.utils.clip_grad_norm_(codec.parameters(), 1000.0)  # only catches blow-ups
+    opt_g.step()
+    step += 1
+    steps_timed += 1
+
+    row = dict(step=step, lr=f"{learning_rate(step):.2e}", mel=f"{mel.item():.4f}", commit=f"{commit.item():.4f}",
+               adv=f"{adv.item():.4f}", fm=f"{fm.item():.4f}", disc=f"{disc.item():.4f}",
+               codes_used=stats["codes_used"], perplexity=f"{stats['perplexity']:.1f}")
+    if step % args.val_every == 0 or step == args.max_steps:
+        val_mel, val_codes = validate()
+        row.update(val_mel=f"{val_mel:.4f}", val_codes=val_codes)
+        tqdm.write(f"step {step}: val mel distance {val_mel:.4f}, {val_codes} distinct codes on val")
+    row["seconds"] = f"{time.time() - start_time:.1f}"
+    log.write(**row)
+    progress.update(1)
+    progress.set_postfix(mel=row["mel"], adv=row["adv"], fm=row["fm"], d=row["disc"], codes=row["codes_used"],
+                         ppl=row["perplexity"], it_s=f"{steps_timed / (time.time() - start_time):.2f}")
+    if step % args.save_every == 0 or step == args.max_steps:
+        save_checkpoint()
+progress.close()
+print(f"done: {args.out_dir / 'codec.pt'} (load it with Codec.load)")
