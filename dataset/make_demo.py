@@ -11,6 +11,9 @@ What it writes:
 - dataset/demo/audio/{voice}/     val and test audio, plus the first few train sentences (committed)
 - dataset/demo/audio_train/{voice}/  the rest of train (git-ignored, regenerate with this script)
 
+Festival is given the normalised text (tokenizer/text.py: numbers, times and prices spelled out), the
+same text the GPT reads, so text and audio always agree on how "1999" or "$12.50" was said.
+
 Splits are by sentence, so a val or test sentence is never heard in train, in any voice: the first
 TEST_SENTENCES lines of sentences.txt are test, the next VAL_SENTENCES val, the rest train
 (sentences.txt is already in a random order, see dataset/compose_sentences.py).
@@ -33,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from tqdm import tqdm
 
 from dataset.audio import SAMPLE_RATE, AudioError, load_audio, save_audio
+from tokenizer.text import normalize
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 VOICES = {"kal": "kal_diphone", "ked": "ked_diphone", "slt": "cmu_us_slt_arctic_hts"}
@@ -144,7 +148,7 @@ def main():
             folder = "audio" if is_committed(i) else "audio_train"
             out_path = args.out_dir / folder / short / f"{utterance_id(short, i)}.flac"
             if not out_path.is_file():
-                jobs.append((sentences[i], festival_voice, out_path))
+                jobs.append((normalize(sentences[i]), festival_voice, out_path))
     print(f"{len(sentences)} sentences x {len(voices)} voices: {len(jobs)} utterances to synthesize")
 
     failures = []

@@ -1,0 +1,151 @@
+"""
+Encode a speech corpus to codec tokens once, so GPT training never touches audio.
+
+    python dataset/encode_corpus.py                              # demo corpus -> dataset/demo/codes/
+    python dataset/encode_corpus.py --data /path/LJSpeech-1.1 --out_dir out/codes_lj --codec out/codec/codec.pt
+
+Writes into --out_dir:
+- codes.npy     every utterance's tokens, concatenated, uint16 (codebooks up to 65,536 entries)
+- manifest.csv  `id|speaker|split|offset|length|text`: utterance i is codes[offset: offset + length]
+- info.json     the codec that made them (file, sha256, rate, codebook size), so codes from different
+                codecs are never mixed
+
+Resumable: utterances are encoded in parts of --part_size, each saved atomically under
+out_dir/parts/ (a rerun skips finished parts); the final files are assembled from the parts, then the
+parts are removed. Running it again on a finished folder made by the same codec does nothing.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from dataset.audio import AudioError, load_audio
+from dataset.readers import DEMO_DIR, CorpusError, read_corpus
+from tokenizer.codec import DEFAULT_CHECKPOINT, Codec
+
+MANIFEST_HEADER = "id|speaker|split|offset|length|text"
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_atomic(path, write):
+    """Call write(temp_path), then rename the temp file over `path`."""
+    tmp = path.with_name(path.name + ".tmp" + path.suffix)
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def load_codes(folder):
+    """(codes uint16 array, manifest rows as dicts, info dict) of an encoded corpus."""
+    folder = Path(folder)
+    if not (folder / "manifest.csv").is_file():
+        raise FileNotFoundError(f"{folder}: no manifest.csv (encode a corpus with dataset/encode_corpus.py)")
+    codes = np.load(folder / "codes.npy", mmap_mode="r")
+    lines = (folder / "manifest.csv").read_text(encoding="utf-8").splitlines()
+    if not lines or lines[0] != MANIFEST_HEADER:
+        raise ValueError(f"{folder / 'manifest.csv'}: expected the header {MANIFEST_HEADER}")
+    rows = []
+    for line in lines[1:]:
+        id, speaker, split, offset, length, text = line.split("|", 5)
+        rows.append(dict(id=id, speaker=speaker, split=split, offset=int(offset), length=int(length), text=text))
+    info = json.loads((folder / "info.json").read_text())
+    return codes, rows, info
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="demo", help="'demo' or a corpus folder any reader knows")
+    parser.add_argument("--codec", type=Path, default=DEFAULT_CHECKPOINT, help="codec checkpoint")
+    parser.add_argument("--out_dir", type=Path, default=None, help="default: dataset/demo/codes for the demo")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--part_size", type=int, default=256, help="utterances per resumable part")
+    args = parser.parse_args()
+
+    out_dir = args.out_dir or (DEMO_DIR / "codes" if args.data == "demo" else None)
+    if out_dir is None:
+        sys.exit("error: give --out_dir for a corpus other than the demo")
+    try:
+        corpus = read_corpus(args.data)
+        codec = Codec.load(args.codec, device=args.device)
+    except (CorpusError, FileNotFoundError, ValueError) as e:
+        sys.exit(f"error: {e}")
+    info = {"codec": str(args.codec), "codec_sha256": file_sha256(args.codec), "sample_rate": codec.sample_rate,
+            "tokens_per_second": codec.tokens_per_second, "codebook_size": codec.codebook_size}
+    if codec.codebook_size > 65536:
+        sys.exit("error: uint16 codes need a codebook of at most 65,536 entries")
+    parts_dir = out_dir / "parts"
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    info_path = out_dir / "info.json"
+    if info_path.is_file() and json.loads(info_path.read_text()).get("codec_sha256") != info["codec_sha256"]:
+        # Another codec made what is here: its codes mean different things, so start afresh.
+        for stale in list(parts_dir.glob("*.npz")) + [out_dir / "codes.npy", out_dir / "manifest.csv"]:
+            stale.unlink(missing_ok=True)
+    elif (out_dir / "manifest.csv").is_file():
+        done = [row["id"] for row in load_codes(out_dir)[1]]
+        if done == [u.id for u in corpus.utterances]:
+            print(f"{out_dir}: already encoded with this codec ({len(done)} utterances)")
+            return
+    write_atomic(info_path, lambda p: p.write_text(json.dumps(info, indent=1) + "\n"))
+    print(corpus.summary())
+
+    utterances = corpus.utterances
+    n_parts = (len(utterances) + args.part_size - 1) // args.part_size
+    skipped = []
+    with tqdm(total=len(utterances), desc="encoding", unit="utt") as progress:
+        for part in range(n_parts):
+            chunk = utterances[part * args.part_size: (part + 1) * args.part_size]
+            part_path = parts_dir / f"part{part:05d}.npz"
+            if part_path.is_file():
+                progress.update(len(chunk))
+                continue
+            codes, lengths = [], []
+            for u in chunk:
+                try:
+                    tokens = codec.encode(load_audio(u.audio_path, codec.sample_rate)).cpu().numpy()
+                except AudioError as e:
+                    skipped.append(str(e))
+                    tokens = np.zeros(0, dtype=np.int64)  # length 0: left out of the manifest
+                codes.append(tokens.astype(np.uint16))
+                lengths.append(len(tokens))
+                progress.update(1)
+            write_atomic(part_path, lambda p: np.savez(p, codes=np.concatenate(codes), lengths=np.array(lengths)))
+
+    # Assemble the final files from the parts, in corpus order.
+    all_codes, lines, offset = [], [MANIFEST_HEADER], 0
+    for part in range(n_parts):
+        with np.load(parts_dir / f"part{part:05d}.npz") as stored:
+            part_codes, lengths = stored["codes"], stored["lengths"]
+        chunk = utterances[part * args.part_size: (part + 1) * args.part_size]
+        all_codes.append(part_codes)
+        for u, length in zip(chunk, lengths):
+            if length > 0:
+                lines.append(f"{u.id}|{u.speaker}|{u.split}|{offset}|{length}|{u.text}")
+            offset += int(length)
+    write_atomic(out_dir / "codes.npy", lambda p: np.save(p, np.concatenate(all_codes).astype(np.uint16)))
+    write_atomic(out_dir / "manifest.csv", lambda p: p.write_text("\n".join(lines) + "\n", encoding="utf-8"))
+    for part_path in parts_dir.glob("*.npz"):
+        part_path.unlink()
+    parts_dir.rmdir()
+    hours = offset / codec.tokens_per_second / 3600
+    print(f"{len(lines) - 1} utterances, {offset} tokens ({hours:.2f} h) -> {out_dir}")
+    if skipped:
+        print(f"skipped {len(skipped)} unreadable files, e.g. {skipped[0]}")
+
+
+if __name__ == "__main__":
+    main()

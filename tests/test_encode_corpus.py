@@ -1,0 +1,57 @@
+"""Encoding a corpus to tokens: the stored codes equal what the codec says, and the job resumes."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from dataset.audio import load_audio
+from dataset.encode_corpus import load_codes
+from tokenizer.codec import Codec, CodecConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = CodecConfig(encoder_channels=8, encoder_max_channels=16, codebook_size=32, codebook_dim=8,
+                   decoder_dim=32, decoder_intermediate=64, decoder_layers=2)
+
+
+def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
+    torch.manual_seed(0)
+    codec_path = tmp_path / "codec.pt"
+    Codec(TINY).save(codec_path)
+    codec = Codec.load(codec_path)
+    corpus = tmp_path / "corpus" / "spk"
+    corpus.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i, n_samples in enumerate([3000, 4800, 7001]):
+        sf.write(corpus / f"u{i}.wav", 0.3 * rng.standard_normal(n_samples), 16000)
+        (corpus / f"u{i}.txt").write_text(f"Sentence {i}.")
+    (corpus / "broken.wav").write_bytes(b"not audio at all")
+    (corpus / "broken.txt").write_text("Lost.")
+    out = tmp_path / "codes"
+    command = [sys.executable, str(ROOT / "dataset" / "encode_corpus.py"), "--data", str(tmp_path / "corpus"),
+               "--codec", str(codec_path), "--out_dir", str(out), "--part_size", "2"]
+    subprocess.run(command, check=True, capture_output=True)
+    codes, rows, info = load_codes(out)
+    assert codes.dtype == np.uint16 and info["codebook_size"] == 32
+    assert [r["id"] for r in rows] == ["u0", "u1", "u2"]  # broken.wav skipped
+    for row in rows:
+        expected = codec.encode(load_audio(corpus / f"{row['id']}.wav")).numpy()
+        assert np.array_equal(codes[row["offset"]: row["offset"] + row["length"]], expected)
+    assert [r["length"] for r in rows] == [10, 15, 22]  # ceil(samples / 320)
+    assert not (out / "parts").exists()
+
+    # Resume: a part left by an interrupted run is reused as it is, not recomputed. Plant part 0
+    # (u0, u1) with recognisable codes for u1 and remove the finished manifest.
+    planted = np.full(15, 7, dtype=np.uint16)
+    (out / "parts").mkdir()
+    np.savez(out / "parts" / "part00000.npz", codes=np.concatenate([codes[:10], planted]),
+             lengths=np.array([10, 15]))
+    (out / "manifest.csv").unlink()
+    subprocess.run(command, check=True, capture_output=True)
+    resumed, rows, _ = load_codes(out)
+    assert np.array_equal(resumed[10:25], planted)  # part 0 came from disk
+    assert np.array_equal(resumed[25:], codes[25:])  # part 1 was encoded again, identically
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    assert "already encoded" in result.stdout

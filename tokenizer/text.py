@@ -1,0 +1,151 @@
+"""
+Text normalisation: turn written text into the words a speaker says.
+
+    >>> normalize("Dr. Lee paid $12.50 at 3:05 on May 1st, 1999!")
+    'doctor lee paid twelve dollars and fifty cents at three oh five on may first, nineteen ninety nine!'
+
+A TTS model learns a mapping from symbols to sounds; "1999" gives no hint of how it is spoken, and the
+same digits are said differently as a year, a count or a price. Normalising first means the model only
+ever sees spelled-out words. The demo corpus is spoken by Festival from this normalised text too, so
+text and audio always agree on how a number was read.
+
+Rules, in the order they apply: Unicode clean-up (NFKC, typographic quotes and dashes to ASCII, control
+characters dropped); abbreviations (Mr., Dr., etc.); money ($, £, €); percentages; times (3:05); ordinals
+(21st); years (four-digit numbers from 1100 to 1999 and 2010 to 2099, read in pairs); decimals; other
+numbers (commas allowed); a few symbols (&, +, @); lower case; single spaces. Punctuation that shapes
+prosody (. , ? ! ; : ') is kept.
+"""
+import re
+import unicodedata
+
+ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen").split()
+TENS = "zero ten twenty thirty forty fifty sixty seventy eighty ninety".split()
+SCALES = [(10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand")]
+ORDINAL_ENDINGS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+                   "nine": "ninth", "twelve": "twelfth"}
+
+ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "ms": "miz", "dr": "doctor", "prof": "professor",
+                 "st": "saint", "jr": "junior", "sr": "senior", "mt": "mount", "ave": "avenue",
+                 "etc": "et cetera", "vs": "versus", "approx": "approximately"}
+SYMBOLS = {"&": " and ", "+": " plus ", "@": " at ", "=": " equals ", "#": " number ", "%": " percent ",
+           "/": " slash ", "*": " ", "_": " ", "~": " ", "|": " ", "<": " ", ">": " ", "^": " ",
+           "\\": " ", "`": "'", "(": ", ", ")": ", ", "[": ", ", "]": ", ", "{": ", ", "}": ", ", '"': " "}
+TYPOGRAPHY = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": ", ", "\u2014": ", ",
+              "\u2026": "...", "\u00a0": " "}
+
+
+def number_to_words(n):
+    """Cardinal reading of a non-negative integer: 2025 -> 'two thousand twenty five'."""
+    if n < 20:
+        return ONES[n]
+    if n < 100:
+        return TENS[n // 10] + ("" if n % 10 == 0 else " " + ONES[n % 10])
+    if n < 1000:
+        rest = n % 100
+        return ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + number_to_words(rest))
+    for scale, name in SCALES:
+        if n >= scale:
+            rest = n % scale
+            return number_to_words(n // scale) + " " + name + ("" if rest == 0 else " " + number_to_words(rest))
+    raise ValueError(n)  # unreachable for n >= 0
+
+
+def ordinal_to_words(n):
+    """21 -> 'twenty first', 12 -> 'twelfth', 100 -> 'one hundredth'."""
+    words = number_to_words(n).split()
+    last = words[-1]
+    if last in ORDINAL_ENDINGS:
+        words[-1] = ORDINAL_ENDINGS[last]
+    elif last.endswith("y"):
+        words[-1] = last[:-1] + "ieth"
+    else:
+        words[-1] = last + "th"
+    return " ".join(words)
+
+
+def year_to_words(n):
+    """1999 -> 'nineteen ninety nine', 1905 -> 'nineteen oh five', 1900 -> 'nineteen hundred',
+    2024 -> 'twenty twenty four'."""
+    high, low = divmod(n, 100)
+    if low == 0:
+        return number_to_words(high) + " hundred"
+    return number_to_words(high) + " " + ("oh " + ONES[low] if low < 10 else number_to_words(low))
+
+
+def digits_to_words(digits):
+    return " ".join(ONES[int(d)] for d in digits)
+
+
+def _integer(text):
+    """Cardinal reading of a digit string that may hold thousands commas; very long ones digit by digit."""
+    digits = text.replace(",", "")
+    if len(digits) > 15 or (len(digits) > 1 and digits.startswith("0")):
+        return digits_to_words(digits)  # phone numbers, codes, 007
+    return number_to_words(int(digits))
+
+
+def _money(match):
+    symbol, whole, cents = match.group(1), match.group(2), match.group(3)
+    unit, small = {"$": ("dollar", "cent"), "£": ("pound", "penny"), "€": ("euro", "cent")}[symbol]
+    amount = int(whole.replace(",", ""))
+    words = f"{_integer(whole)} {unit}{'' if amount == 1 else 's'}"
+    if cents and int(cents):
+        cents = int(cents.ljust(2, "0")[:2])
+        small_plural = "pence" if small == "penny" else "cents"
+        words += f" and {number_to_words(cents)} {small if cents == 1 else small_plural}"
+    return f" {words} "
+
+
+def _time(match):
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if minutes == 0:
+        spoken = f"{number_to_words(hours)} o'clock"
+    elif minutes < 10:
+        spoken = f"{number_to_words(hours)} oh {ONES[minutes]}"
+    else:
+        spoken = f"{number_to_words(hours)} {number_to_words(minutes)}"
+    suffix = match.group(3)
+    if suffix:
+        spoken += " " + " ".join(suffix.lower().replace(".", ""))  # 'pm' -> 'p m'
+    return f" {spoken} "
+
+
+def _decimal(match):
+    return f" {_integer(match.group(1))} point {digits_to_words(match.group(2))} "
+
+
+def _plain_number(match):
+    text = match.group(0)
+    n = int(text.replace(",", "")) if len(text.replace(",", "")) <= 15 else None
+    if n is not None and "," not in text and (1100 <= n <= 1999 or 2010 <= n <= 2099):
+        return f" {year_to_words(n)} "
+    return f" {_integer(text)} "
+
+
+def normalize(text):
+    """Written text (any Unicode) -> lower-case spoken words with light punctuation."""
+    text = unicodedata.normalize("NFKC", str(text))
+    text = "".join(TYPOGRAPHY.get(c, c) for c in text)
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", " ", text)  # terminal colour codes
+    # Control characters and odd spaces become spaces; emoji and other pictographs are not spoken.
+    text = "".join(" " if unicodedata.category(c)[0] in "CZ" or unicodedata.category(c) == "So" else c
+                   for c in text)
+    text = re.sub(r"\bNo\.\s?(?=\d)", "number ", text)  # "No. 5", but not the word "no." ending a sentence
+    # Abbreviations: only with their period, so the word "no" or "st" inside a sentence is left alone.
+    text = re.sub(r"\b([A-Za-z]+)\.(?=\s|$)",
+                  lambda m: ABBREVIATIONS.get(m.group(1).lower(), m.group(0)), text)
+    text = re.sub(r"([$£€])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?", _money, text)
+    text = re.sub(r"(\d+(?:\.\d+)?)\s?%", lambda m: f" {m.group(1)} percent ", text)
+    text = re.sub(r"\b(\d{1,2}):(\d{2})(?!\d)(?:\s?([ap]\.?m)\b)?", _time, text, flags=re.IGNORECASE)
+    text = re.sub(r"\b([ap])\.m\.", r"\1 m", text, flags=re.IGNORECASE)  # "9 a.m."
+    text = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: f" {ordinal_to_words(int(m.group(1)))} ", text,
+                  flags=re.IGNORECASE)
+    text = re.sub(r"(?<![\d.])(\d[\d,]*)\.(\d+)", _decimal, text)
+    text = re.sub(r"(?<=\s)-(?=\d)|^-(?=\d)", " minus ", text)
+    text = re.sub(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+", _plain_number, text)
+    text = "".join(SYMBOLS.get(c, c) for c in text)
+    text = text.lower()
+    text = re.sub(r"\s+([,.?!;:])", r"\1", text)  # no space before punctuation
+    text = re.sub(r"([,.?!;:])(?:\s*[,;:])+", r"\1", text)  # ", ," left by removed brackets
+    return " ".join(text.split()).strip(" ,;:")
