@@ -8,8 +8,9 @@ voice with the Festival speech synthesizer, resampled to 16 kHz and stored as FL
 
 What it writes:
 - dataset/demo/metadata.csv       `id|speaker|split|text`, one utterance a line (committed)
-- dataset/demo/audio/{voice}/     val and test audio, plus the first few train sentences (committed)
-- dataset/demo/audio_train/{voice}/  the rest of train (git-ignored, regenerate with this script)
+- dataset/demo/audio/{voice}/*.ogg        val and test audio, plus the first few train sentences
+                                          (committed; Ogg Vorbis keeps them within 25 MB)
+- dataset/demo/audio_train/{voice}/*.flac  the rest of train (git-ignored, regenerate with this script)
 
 Festival is given the normalised text (tokenizer/text.py: numbers, times and prices spelled out), the
 same text the GPT reads, so text and audio always agree on how "1999" or "$12.50" was said.
@@ -18,8 +19,9 @@ Splits are by sentence, so a val or test sentence is never heard in train, in an
 TEST_SENTENCES lines of sentences.txt are test, the next VAL_SENTENCES val, the rest train
 (sentences.txt is already in a random order, see dataset/compose_sentences.py).
 
-The script is resumable and idempotent: an utterance whose FLAC exists is skipped, files appear
-atomically (written to a temp name, then renamed), and the same text gives the same bytes. Festival
+The script is resumable and idempotent: an utterance whose file exists is skipped, files appear
+atomically (written to a temp name, then renamed), and the same text gives the same samples (the same
+bytes for FLAC; an Ogg file differs only in its random stream serial number). Festival
 occasionally crashes on a sentence: that one is retried once, then skipped, counted and named.
 """
 import argparse
@@ -74,7 +76,8 @@ def parse_voices(names):
 
 
 def synthesize(text, festival_voice, out_path):
-    """Speak `text` with Festival into out_path (FLAC, 16 kHz). Returns None, or an error line."""
+    """Speak `text` with Festival into out_path (16 kHz, format from the extension). Returns None, or
+    an error line."""
     with tempfile.TemporaryDirectory() as tmp:
         text_file, wav_file = Path(tmp) / "text.txt", Path(tmp) / "speech.wav"
         text_file.write_text(text + "\n", encoding="utf-8")
@@ -145,8 +148,9 @@ def main():
         if args.committed_only and not is_committed(i):
             continue
         for short, festival_voice in voices.items():
-            folder = "audio" if is_committed(i) else "audio_train"
-            out_path = args.out_dir / folder / short / f"{utterance_id(short, i)}.flac"
+            name = utterance_id(short, i)
+            out_path = (args.out_dir / "audio" / short / f"{name}.ogg" if is_committed(i)
+                        else args.out_dir / "audio_train" / short / f"{name}.flac")
             if not out_path.is_file():
                 jobs.append((normalize(sentences[i]), festival_voice, out_path))
     print(f"{len(sentences)} sentences x {len(voices)} voices: {len(jobs)} utterances to synthesize")

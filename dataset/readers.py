@@ -3,7 +3,8 @@ Corpus readers: every speech corpus the project knows becomes one list of `Utter
 
 Four layouts are understood, and `read_corpus(path)` tells them apart by looking at the folder:
 
-- the embedded demo corpus   `metadata.csv` with `id|speaker|split|text`, audio in `audio*/{speaker}/{id}.flac`
+- the embedded demo corpus   `metadata.csv` with `id|speaker|split|text`, audio in
+                             `audio/{speaker}/{id}.ogg` (committed) or `audio_train/{speaker}/{id}.flac`
 - LJSpeech                   `metadata.csv` with `id|text|normalized text`, audio in `wavs/{id}.wav`
 - LibriTTS / LibriTTS-R      `{speaker}/{chapter}/{utt}.wav` beside `{utt}.normalized.txt`
 - a plain folder             `x.wav` (or .flac/.ogg) beside `x.txt`, anywhere below the folder; the
@@ -116,7 +117,7 @@ def read_demo(root=DEMO_DIR, splits=None, speakers=None):
     for row in read_demo_metadata(metadata):
         if (splits and row["split"] not in splits) or (speakers and row["speaker"] not in speakers):
             continue
-        paths = [root / d / row["speaker"] / f"{row['id']}.flac" for d in DEMO_AUDIO_DIRS]
+        paths = [root / d / row["speaker"] / f"{row['id']}{ext}" for d in DEMO_AUDIO_DIRS for ext in (".ogg", ".flac")]
         path = next((p for p in paths if p.is_file()), None)
         if path is None:
             corpus.skipped.append(f"{paths[-1]}: not generated yet")
