@@ -4,6 +4,7 @@ Train the speech codec (tokenizer/codec.py) on any corpus the readers know; defa
     python train_tokenizer.py                                   # demo corpus, GPU if there is one
     python train_tokenizer.py --device cpu --max_steps 2000     # a short CPU run
     python train_tokenizer.py --resume                          # continue out/codec/last.pt
+    python train_tokenizer.py --init_from checkpoints/codec.pt  # go on from a saved codec's weights
     python train_tokenizer.py --data /path/LJSpeech-1.1 --out_dir out/codec_lj
 
 Two phases. Up to --gan_start the codec learns from the multi-resolution mel L1 loss (plus the
@@ -37,6 +38,8 @@ parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, .
 parser.add_argument("--max_steps", type=int, default=30_000, help="generator updates in total")
 parser.add_argument("--out_dir", type=Path, default=Path("out/codec"), help="checkpoints, log and samples")
 parser.add_argument("--resume", action="store_true", help="continue from out_dir/last.pt")
+parser.add_argument("--init_from", type=Path, default=None,
+                    help="start from the weights of a saved codec.pt (optimizers and discriminators start fresh)")
 parser.add_argument("--batch_size", type=int, default=8, help="clips per step")
 parser.add_argument("--segment_seconds", type=float, default=1.0, help="length of each training clip")
 parser.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (generator and discriminators)")
@@ -136,6 +139,15 @@ def learning_rate(step):
 
 
 step = 0
+if args.init_from and not args.resume:
+    try:
+        saved = Codec.load(args.init_from)
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"error: {e}")
+    if saved.config != config:
+        sys.exit(f"error: {args.init_from} has another configuration: {saved.config}")
+    codec.load_state_dict(saved.state_dict())
+    print(f"initialised from {args.init_from}")
 if args.resume:
     checkpoint = load_checkpoint(args.out_dir / "last.pt")
     codec.load_state_dict(checkpoint["codec"])

@@ -207,3 +207,8 @@ def test_train_tokenizer_runs_resumes_and_exports(tmp_path):
     assert list((out / "samples").glob("step000003_*.wav"))
     codec = Codec.load(out / "codec.pt")
     assert codec.codebook_size == 32 and codec.encode(torch.zeros(1600) + 0.1).shape == (5,)
+    # Going on from the exported weights alone (a fresh optimizer) works too.
+    init = [c if c != str(out) else str(tmp_path / "out2") for c in command]
+    subprocess.run(init + ["--max_steps", "1", "--init_from", str(out / "codec.pt")], check=True,
+                   capture_output=True, cwd=ROOT)
+    assert torch.load(tmp_path / "out2" / "last.pt", weights_only=False)["step"] == 1

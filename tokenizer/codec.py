@@ -403,5 +403,9 @@ class Codec(nn.Module):
         if missing or result.unexpected_keys:
             raise ValueError(f"{path}: not a codec of this version (missing {missing[:3]}, "
                              f"unexpected {result.unexpected_keys[:3]})")
+        # Saved files carry no EMA statistics; give every code unit credit so that training can go on
+        # from here (train_tokenizer.py --init_from) without the codebook jumping on the first update.
         codec.quantizer.initialized.fill_(True)
+        codec.quantizer.ema_count.fill_(1.0)
+        codec.quantizer.ema_sum.copy_(codec.quantizer.codebook)
         return codec.to(device).eval()

@@ -1,0 +1,444 @@
+"""
+Evaluate the project's models with numbers a listener cares about, on audio the model never trained on.
+
+    python eval.py codec                                   # demo test split through checkpoints/codec.pt
+    python eval.py codec --asr                             # ... plus word error rates (pocketsphinx)
+    python eval.py codec --codec out/codec/codec.pt --speakers slt --limit 20 --asr
+    python eval.py codec --wav_dir my_recordings --out_dir out/eval_mine
+
+`codec` sends every utterance through encode -> decode, writes the resynthesis to --out_dir (so you can
+listen to it), prints a table per speaker and saves everything in --out_dir/report.json:
+
+- mel distance   mean L1 between log-mel spectrograms of resynthesis and original at three STFT
+                 resolutions: the codec's training loss, unweighted (0 = identical spectra).
+- STOI           short-time objective intelligibility (0..1, needs pystoi): how well the band envelopes
+                 of the resynthesis follow the original's over ~400 ms windows.
+- codebook use   distinct codes seen / codebook size, and the perplexity exp(entropy) of the code
+                 histogram: the number of equally used codes that would carry the same information.
+- WER (--asr)    an independent recogniser (pocketsphinx, bundled US English model) transcribes the
+                 original and the resynthesis. Its own errors on Festival's robotic voices are not small
+                 (about 0.08-0.14 on the originals), so the ratio WER(resynthesis) / WER(original) is the
+                 number to watch: 1 means the codec lost no intelligibility the recogniser can detect.
+
+The reference is peak-normalised exactly as the codec normalises its input, so a level difference is
+never counted as an error. The helpers (word_error_rate, Recognizer, stoi_score) are importable.
+"""
+import argparse
+import importlib
+import json
+import math
+import os
+import re
+import shlex
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from dataset.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioError, audio_info, load_audio, save_audio
+from dataset.readers import DEMO_DIR, Corpus, CorpusError, Utterance, read_corpus, read_demo
+from tokenizer.codec import DEFAULT_CHECKPOINT, Codec, peak_normalize
+from tokenizer.discriminators import MultiScaleMelLoss
+from tokenizer.text import normalize
+from train_common import pick_device
+
+EXTRA = "pip install -r requirements-extra.txt"
+
+
+def import_extra(name):
+    """Import an optional package (requirements-extra.txt), or fail with one line saying how to get it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ImportError(f"{name} is not installed: {EXTRA}") from None
+
+
+# -----------------------------------------------------------------------------------------------------
+# Word error rate
+
+
+def normalize_for_wer(text):
+    """
+    Text -> list of lower-case words, for comparing a transcript with a recogniser's output.
+
+    The project's normaliser spells out numbers, money and abbreviations first ("$5" and "five dollars"
+    must count as the same words), then every character that is not a letter or digit separates words,
+    except an apostrophe inside a word ("don't" stays one word, "'quoted'" loses its quotes).
+    """
+    return re.findall(r"[^\W_]+(?:'[^\W_]+)*", normalize(text).lower())
+
+
+def word_edits(reference, hypothesis):
+    """
+    Levenshtein distance between two word lists: the fewest substitutions, deletions (a reference word
+    missing from the hypothesis) and insertions (an extra hypothesis word) that turn one into the other.
+
+    Dynamic programming: let d[i][j] be the distance between the first i reference words and the first
+    j hypothesis words. Then d[i][0] = i (delete them all), d[0][j] = j (insert them all), and
+        d[i][j] = min(d[i-1][j] + 1,                                  # delete reference word i
+                      d[i][j-1] + 1,                                  # insert hypothesis word j
+                      d[i-1][j-1] + (reference[i-1] != hypothesis[j-1]))  # match or substitute
+    because the cheapest alignment of the two prefixes must end in one of those three moves. Row i only
+    needs row i - 1, so two rows of length len(hypothesis) + 1 are kept: O(len(ref) * len(hyp)) time.
+    """
+    previous = list(range(len(hypothesis) + 1))  # d[0][j]
+    for i, ref_word in enumerate(reference, start=1):
+        current = [i]  # d[i][0]
+        for j, hyp_word in enumerate(hypothesis, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word)))
+        previous = current
+    return previous[-1]
+
+
+def word_error_rate(references, hypotheses):
+    """
+    Corpus-level WER of hypotheses against references (lists of strings, or two strings), on text
+    normalised by normalize_for_wer: total word edits / total reference words. Summing before dividing
+    weights every word equally, where averaging per-utterance WERs would let short sentences dominate.
+    Can exceed 1 when the hypotheses hold many insertions.
+    """
+    if isinstance(references, str):
+        references, hypotheses = [references], [hypotheses]
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+    edits = n_words = 0
+    for reference, hypothesis in zip(references, hypotheses):
+        reference = normalize_for_wer(reference)
+        edits += word_edits(reference, normalize_for_wer(hypothesis))
+        n_words += len(reference)
+    if n_words == 0:
+        raise ValueError("word error rate needs at least one reference word")
+    return edits / n_words
+
+
+# -----------------------------------------------------------------------------------------------------
+# Judges from the extras: a speech recogniser and STOI
+
+
+class Recognizer:
+    """
+    Speech to text with pocketsphinx and the US English acoustic model, language model and dictionary
+    it bundles. It knows nothing of this project, which is what makes it a fair judge of intelligibility.
+    Building the decoder loads the models (about a third of a second), so make one and reuse it.
+
+        recognizer = Recognizer()
+        recognizer.transcribe(wav)  # wav (T,) float in [-1, 1] at 16 kHz -> 'lower case words'
+    """
+
+    def __init__(self):
+        self.decoder = import_extra("pocketsphinx").Decoder(samprate=SAMPLE_RATE)
+
+    def transcribe(self, wav):
+        samples = (torch.as_tensor(wav, dtype=torch.float32).clamp(-1, 1) * 32767).round().short()  # (T,)
+        # The front end's noise removal carries its noise-floor estimate from one utterance to the next,
+        # so without a reset a transcript depends on what this decoder heard before (3-7 of 60 demo
+        # sentences changed). Resetting makes it equal a fresh decoder's, at no measurable cost.
+        self.decoder.reinit_feat()
+        self.decoder.start_utt()
+        self.decoder.process_raw(samples.numpy().tobytes(), full_utt=True)  # all at once: one batch CMN
+        self.decoder.end_utt()
+        hypothesis = self.decoder.hyp()  # None when it heard no word at all
+        return hypothesis.hypstr if hypothesis is not None else ""
+
+
+def stoi_score(reference, degraded, sample_rate):
+    """STOI (0..1) of `degraded` against `reference`, waveforms (T,) at `sample_rate`, trimmed to the
+    shorter one (STOI compares them frame by frame, so they must be aligned and of equal length)."""
+    stoi = import_extra("pystoi").stoi
+    n_samples = min(len(reference), len(degraded))
+    reference = torch.as_tensor(reference)[:n_samples].double().numpy()
+    degraded = torch.as_tensor(degraded)[:n_samples].double().numpy()
+    return float(stoi(reference, degraded, sample_rate, extended=False))
+
+
+# pocketsphinx runs on one core and is the slow part of an evaluation (about 0.2 s per second of audio),
+# so recognition runs in worker processes, each with its own decoder, while the codec keeps working.
+# Workers get file paths, not waveforms: a long queue of pending files then costs no memory.
+_worker_recognizer = None
+
+
+def _start_worker():
+    global _worker_recognizer
+    torch.set_num_threads(1)  # a worker only reads and resamples files; leave the cores to the decoders
+    _worker_recognizer = Recognizer()
+
+
+def transcribe_file(path):
+    """What the recogniser hears in an audio file (any rate), peak-normalised like the codec's input."""
+    return _worker_recognizer.transcribe(peak_normalize(load_audio(path, SAMPLE_RATE)))
+
+
+def recognizer_pool(n_workers):
+    """Worker processes with one Recognizer each: pool.submit(transcribe_file, path) -> future text.
+    'spawn' starts clean interpreters: forking a process whose torch thread pool is running can hang."""
+    import_extra("pocketsphinx")  # fail here, with one line, rather than inside a worker
+    return ProcessPoolExecutor(n_workers, mp_context=get_context("spawn"), initializer=_start_worker)
+
+
+def available_cores():
+    """Cores this process may use: a container or taskset may allow fewer than the machine has."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# -----------------------------------------------------------------------------------------------------
+# Reports
+
+
+def format_table(rows, columns):
+    """A plain-text table: rows are dicts, columns (header, key, format spec); None prints as n/a."""
+    cells = [[header for header, _, _ in columns]]
+    cells += [["n/a" if row.get(key) is None else format(row[key], spec) for _, key, spec in columns]
+              for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    lines = ["  ".join(cell.rjust(width) if i else cell.ljust(width)
+                       for i, (cell, width) in enumerate(zip(line, widths))) for line in cells]
+    return "\n".join([lines[0], "-" * len(lines[0])] + lines[1:])
+
+
+def write_json(path, obj):
+    """Write JSON atomically: a temp file beside it, then a rename, so no half-written report survives."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def mean(values):
+    return sum(values) / len(values) if values else None
+
+
+# -----------------------------------------------------------------------------------------------------
+# eval.py codec
+
+
+def read_wav_dir(folder):
+    """Every wav/flac/ogg file directly in `folder` as an Utterance of speaker 'all', its text from the
+    `x.txt` beside it (empty when there is none). Returns a Corpus; unreadable files are in .skipped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(f"{folder}: no such folder")
+    corpus, outputs = Corpus(f"folder ({folder})"), {}
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()):
+        if path.stem in outputs:  # x.wav and x.flac would both resynthesise to x.wav
+            corpus.skipped.append(f"{path}: same name as {outputs[path.stem].name}, skipped")
+            continue
+        try:
+            sample_rate, n_samples = audio_info(path)
+        except AudioError as e:
+            corpus.skipped.append(str(e))
+            continue
+        text, transcript = "", path.with_suffix(".txt")
+        if transcript.is_file():
+            try:
+                text = " ".join(transcript.read_text(encoding="utf-8").split())
+            except UnicodeDecodeError:
+                corpus.skipped.append(f"{transcript}: transcript is not UTF-8, ignored")
+        outputs[path.stem] = path
+        corpus.utterances.append(Utterance(path, text, "all", n_samples / sample_rate, path.stem, "test"))
+    if not corpus.utterances:
+        reason = f" ({len(corpus.skipped)} unreadable, first: {corpus.skipped[0]})" if corpus.skipped else ""
+        raise CorpusError(f"{folder}: no wav, flac or ogg files to evaluate{reason}")
+    return corpus
+
+
+def select_utterances(args):
+    """The utterances to evaluate, as a Corpus: --wav_dir, or --data filtered by split and speakers."""
+    if args.wav_dir is not None:
+        if args.wav_dir.resolve() == args.out_dir.resolve():
+            raise CorpusError("--out_dir must differ from --wav_dir, or the originals would be overwritten")
+        return read_wav_dir(args.wav_dir)
+    splits = None if args.split == "all" else [args.split]
+    if args.data == "demo":
+        corpus = read_demo(DEMO_DIR, splits=splits, speakers=args.speakers)
+    else:
+        corpus = read_corpus(args.data)
+        found = ", ".join(sorted({u.split for u in corpus}))
+        corpus.utterances = [u for u in corpus if (splits is None or u.split in splits)
+                             and (not args.speakers or u.speaker in args.speakers)]
+        if not corpus.utterances:
+            raise CorpusError(f"{args.data}: no utterances of split {args.split!r} and speakers "
+                              f"{args.speakers or 'any'} (splits here: {found}; try --split all)")
+    if args.limit:  # the first N of each speaker, so every voice weighs the same in the "all" row
+        per_speaker = Counter()
+        kept = []
+        for u in corpus:
+            per_speaker[u.speaker] += 1
+            if per_speaker[u.speaker] <= args.limit:
+                kept.append(u)
+        corpus.utterances = kept
+    return corpus
+
+
+def summarize(records, codebook_size):
+    """One table row from per-utterance records: averages over utterances, code statistics over all the
+    codes of the group, and corpus-level WERs over the utterances that have a transcript."""
+    counts = torch.bincount(torch.cat([r["codes"] for r in records]), minlength=codebook_size).double()
+    p = counts[counts > 0] / counts.sum()  # (used codes,) how often each code occurs
+    heard = [r for r in records if r.get("heard_resynthesis") is not None]
+    row = dict(utterances=len(records), seconds=sum(r["seconds"] for r in records),
+               mel_distance=mean([r["mel_distance"] for r in records]),
+               stoi=mean([r["stoi"] for r in records if r["stoi"] is not None]),
+               codes_used=int((counts > 0).sum()), codebook_usage=(counts > 0).float().mean().item(),
+               codes_perplexity=math.exp(-(p * p.log()).sum().item()),
+               wer_original=None, wer_resynthesis=None, wer_ratio=None)
+    if heard:
+        references = [r["text"] for r in heard]
+        row["wer_original"] = word_error_rate(references, [r["heard_original"] for r in heard])
+        row["wer_resynthesis"] = word_error_rate(references, [r["heard_resynthesis"] for r in heard])
+        if row["wer_original"] > 0:  # perfect originals leave the ratio undefined: n/a
+            row["wer_ratio"] = row["wer_resynthesis"] / row["wer_original"]
+    return row
+
+
+def evaluate_codec(args):
+    start_time = time.perf_counter()
+    if args.asr_workers < 1 or (args.limit is not None and args.limit < 1):
+        sys.exit("error: --asr_workers and --limit must be at least 1")
+    device = pick_device(args.device)
+    codec_path = Path(args.codec or DEFAULT_CHECKPOINT)
+    try:
+        codec = Codec.load(codec_path, device)
+    except FileNotFoundError as e:
+        sys.exit(f"error: {e}")
+    except Exception as e:  # a truncated file, another model's checkpoint: name the file, in one line
+        sys.exit(f"error: {codec_path}: cannot load a codec ({type(e).__name__}: {str(e).splitlines()[0]})")
+    try:
+        corpus = select_utterances(args)
+    except CorpusError as e:
+        sys.exit(f"error: {e}")
+    notes = []
+    try:
+        import_extra("pystoi")
+        has_stoi = True
+    except ImportError as e:
+        has_stoi = False
+        notes.append(f"STOI unavailable: {e}")
+    has_texts = any(normalize_for_wer(u.text) for u in corpus)
+    if args.asr and not has_texts:
+        notes.append("WER unavailable: no utterance has a transcript")
+    try:
+        pool = recognizer_pool(args.asr_workers) if args.asr and has_texts else None
+    except ImportError as e:
+        sys.exit(f"error: --asr needs pocketsphinx: {e}")
+    if pool is not None:
+        # Leave the recognisers their cores. Measured on 2 busy cores: torch's threads wait for each
+        # other at every operation, so oversubscribed they made the codec 5-10 times slower, not 2.
+        torch.set_num_threads(max(1, available_cores() - args.asr_workers))
+    print(f"{corpus.name}: {len(corpus)} utterances; codec {codec_path} ({codec.codebook_size} codes, "
+          f"{codec.tokens_per_second:.0f} tokens/s) on {device}")
+
+    # Only the codec runs on `device`; the metrics are cheap and run on the CPU next to the files.
+    mel_loss = MultiScaleMelLoss(codec.sample_rate)
+    min_samples = max(mel.n_fft for mel in mel_loss.mels)  # reflect padding needs more than n_fft / 2
+    skipped, records, pending = list(corpus.skipped), [], []  # pending: (record, key, future transcript)
+    codec_seconds = 0.0
+    try:
+        for u in tqdm(corpus, desc="codec", unit="utt", dynamic_ncols=True):
+            try:
+                wav = load_audio(u.audio_path, codec.sample_rate)
+            except AudioError as e:
+                skipped.append(str(e))
+                tqdm.write(f"skipping {e}")
+                continue
+            if len(wav) <= min_samples:
+                skipped.append(f"{u.audio_path}: too short to evaluate ({len(wav)} samples)")
+                continue
+            reference = peak_normalize(wav)  # (T,) what the codec sees
+            timer = time.perf_counter()
+            codes = codec.encode(reference)  # (N,)
+            resynthesis = codec.decode(codes)[: len(reference)].cpu()  # (N * hop,) -> (T,); waits for a GPU
+            codec_seconds += time.perf_counter() - timer
+            out_path = args.out_dir / (f"{u.id}.wav" if args.wav_dir else f"{u.speaker}/{u.id}.wav")
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            save_audio(out_path, resynthesis, codec.sample_rate)
+            record = dict(speaker=u.speaker, id=u.id, file=str(out_path),
+                          seconds=len(wav) / codec.sample_rate,
+                          mel_distance=mel_loss.distances(resynthesis[None], reference[None]).mean().item(),
+                          stoi=stoi_score(reference, resynthesis, codec.sample_rate) if has_stoi else None,
+                          text=u.text, codes=codes.cpu())
+            records.append(record)
+            if pool is not None and normalize_for_wer(u.text):
+                for key, path in (("heard_original", u.audio_path), ("heard_resynthesis", out_path)):
+                    pending.append((record, key, pool.submit(transcribe_file, path)))
+        for record, key, future in tqdm(pending, desc="asr", unit="wav", dynamic_ncols=True,
+                                        disable=not pending):
+            record[key] = future.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)  # on Ctrl-C, drop the queue instead of finishing it
+    if not records:
+        sys.exit(f"error: no audio could be evaluated ({len(skipped)} skipped, first: {skipped[0]})")
+
+    speakers = sorted({r["speaker"] for r in records})
+    metrics = {s: summarize([r for r in records if r["speaker"] == s], codec.codebook_size) for s in speakers}
+    metrics["all"] = summarize(records, codec.codebook_size)
+    seconds_audio, seconds_total = metrics["all"]["seconds"], time.perf_counter() - start_time
+    write_json(args.out_dir / "report.json", dict(
+        command=shlex.join(["python"] + sys.argv), codec=str(codec_path), device=str(device),
+        input=str(args.wav_dir or args.data), split=None if args.wav_dir else args.split,
+        codebook_size=codec.codebook_size, sample_rate=codec.sample_rate, metrics=metrics,
+        timing=dict(seconds_total=seconds_total, seconds_codec=codec_seconds, seconds_audio=seconds_audio,
+                    real_time_factor=codec_seconds / seconds_audio),
+        notes=notes, skipped=skipped,
+        utterances=[{k: v for k, v in r.items() if k != "codes"} for r in records]))
+
+    if skipped:
+        print(f"skipped {len(skipped)} files:\n" + "\n".join(f"  {line}" for line in skipped[:10]) +
+              (f"\n  ... all of them in {args.out_dir / 'report.json'}" if len(skipped) > 10 else ""))
+    for note in notes:
+        print(note)
+    print(f"resyntheses and report.json in {args.out_dir}; encode + decode took {codec_seconds:.1f} s for "
+          f"{seconds_audio:.0f} s of audio (real-time factor {codec_seconds / seconds_audio:.3f}), "
+          f"{seconds_total:.0f} s in all")
+    columns = [("speaker", "name", ""), ("utts", "utterances", "d"), ("audio s", "seconds", ".0f"),
+               ("mel dist", "mel_distance", ".3f"), ("STOI", "stoi", ".3f"),
+               ("codes used", "codebook_usage", ".1%"), ("perplexity", "codes_perplexity", ".0f")]
+    if args.asr:
+        columns += [("WER orig", "wer_original", ".3f"), ("WER resyn", "wer_resynthesis", ".3f"),
+                    ("ratio", "wer_ratio", ".2f")]
+    rows = [dict(metrics[s], name=s) for s in speakers] if len(speakers) > 1 else []  # one: same as "all"
+    print(format_table(rows + [dict(metrics["all"], name="all")], columns))
+
+
+# -----------------------------------------------------------------------------------------------------
+# Command line
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    codec = commands.add_parser("codec", help="resynthesise audio through the codec and measure the loss",
+                                description="Encode and decode every utterance; per-speaker metrics.")
+    source = codec.add_mutually_exclusive_group()
+    source.add_argument("--data", default="demo",
+                        help="'demo' or a corpus folder (LJSpeech, LibriTTS, folders of wav + txt)")
+    source.add_argument("--wav_dir", type=Path, default=None,
+                        help="instead of a corpus: every wav/flac/ogg in this folder, text from x.txt if any")
+    codec.add_argument("--out_dir", type=Path, required=True, help="resyntheses and report.json go here")
+    codec.add_argument("--codec", type=Path, default=None,
+                       help="codec checkpoint (default: checkpoints/codec.pt)")
+    codec.add_argument("--split", default="test", help="corpus split to evaluate: train, val, test or all")
+    codec.add_argument("--speakers", nargs="+", default=None, help="only these speakers (default: all)")
+    codec.add_argument("--limit", type=int, default=None, help="at most this many utterances per speaker")
+    codec.add_argument("--asr", action="store_true",
+                       help="also transcribe originals and resyntheses with pocketsphinx and report WER")
+    codec.add_argument("--asr_workers", type=int, default=available_cores(),
+                       help="processes running the recogniser (each uses one core)")
+    codec.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    codec.set_defaults(run=evaluate_codec)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

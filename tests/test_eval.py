@@ -1,0 +1,150 @@
+"""eval.py: word error rate (against jiwer), the recogniser, STOI, and `eval.py codec` end to end."""
+import importlib.util
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from dataset.audio import load_audio
+from eval import Recognizer, normalize_for_wer, stoi_score, word_edits, word_error_rate
+from tokenizer.codec import Codec, CodecConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = CodecConfig(encoder_channels=8, encoder_max_channels=16, codebook_size=32, codebook_dim=8,
+                   decoder_dim=32, decoder_intermediate=64, decoder_layers=2)
+
+# (reference, hypothesis): already lower-case words, so jiwer's own transform sees the same words as ours
+PAIRS = [
+    ("the cat sat on the mat", "the cat sat on the mat"),  # identical
+    ("the cat sat on the mat", ""),  # empty hypothesis: all deletions
+    ("the cat sat", "the big fat cat sat down"),  # insertions
+    ("the cat sat on the mat", "a cat sat in the hat"),  # substitutions
+    ("one two three four five", "two three five six"),  # deletions, a substitution, an insertion
+    ("go go go", "go"),  # repeated words
+    ("she said hello", "hello she said"),  # reordering
+    ("don't stop", "do not stop"),
+]
+
+
+def test_word_error_rate_matches_jiwer_per_utterance_and_corpus():
+    jiwer = pytest.importorskip("jiwer")
+    for reference, hypothesis in PAIRS:
+        assert abs(word_error_rate([reference], [hypothesis]) - jiwer.wer(reference, hypothesis)) < 1e-12
+    references, hypotheses = [r for r, _ in PAIRS], [h for _, h in PAIRS]
+    # corpus level: total edits over total reference words, not the mean of per-utterance rates
+    assert abs(word_error_rate(references, hypotheses) - jiwer.wer(references, hypotheses)) < 1e-12
+
+
+def test_word_edits_and_rates_by_hand():
+    assert word_edits([], []) == 0
+    assert word_edits("a b c".split(), []) == 3
+    assert word_edits([], "a b".split()) == 2
+    assert word_edits("a b c d".split(), "a x c d".split()) == 1
+    assert word_edits("a b c".split(), "b c d".split()) == 2  # delete a, insert d
+    assert word_error_rate("the cat sat down", "the cat sat down") == 0
+    assert word_error_rate("the cat sat down", "the dog sat down") == 0.25
+    assert word_error_rate(["a b", "c d e f"], ["a b", "x"]) == 4 / 6
+    with pytest.raises(ValueError):
+        word_error_rate(["a"], ["a", "b"])
+
+
+def test_normalization_makes_written_and_spoken_forms_equal():
+    assert normalize_for_wer("I paid $5.") == ["i", "paid", "five", "dollars"]
+    assert word_error_rate("I paid $5.", "i paid five dollars") == 0
+    assert normalize_for_wer("Don't say 'well-known', Dr. Lee!") == ["don't", "say", "well", "known",
+                                                                     "doctor", "lee"]
+    assert normalize_for_wer("  ...  ") == []
+
+
+def test_stoi_is_one_for_identical_audio_and_lower_for_noisy():
+    pytest.importorskip("pystoi")
+    t = torch.arange(16000) / 16000
+    syllables = 0.5 + 0.5 * torch.sin(2 * math.pi * 4 * t)  # a 4 Hz envelope, like speech
+    speechy = torch.sin(2 * math.pi * 200 * t) * syllables
+    noisy = speechy + 0.5 * torch.randn(16000, generator=torch.Generator().manual_seed(0))
+    assert stoi_score(speechy, speechy, 16000) > 0.99
+    assert stoi_score(speechy, torch.cat([noisy, torch.zeros(500)]), 16000) < 0.9  # lengths differ: trimmed
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    pytest.importorskip("pocketsphinx")
+    return Recognizer()
+
+
+def test_recognizer_survives_silence(recognizer):
+    assert isinstance(recognizer.transcribe(torch.zeros(16000)), str)
+
+
+@pytest.mark.skipif(shutil.which("text2wave") is None, reason="Festival not installed")
+def test_recognizer_understands_festival(recognizer, tmp_path):
+    text = "hello world, this is a test"
+    (tmp_path / "text.txt").write_text(text + "\n")
+    subprocess.run(["text2wave", "-eval", "(voice_kal_diphone)", str(tmp_path / "text.txt"),
+                    "-o", str(tmp_path / "speech.wav")], check=True, capture_output=True)
+    heard = recognizer.transcribe(load_audio(tmp_path / "speech.wav"))
+    assert word_error_rate(text, heard) < 0.6, heard
+
+
+def installed(name):
+    return importlib.util.find_spec(name) is not None
+
+
+def run_eval(*args):
+    return subprocess.run([sys.executable, "eval.py", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True)
+
+
+def test_codec_command_end_to_end(tmp_path):
+    torch.manual_seed(0)
+    Codec(TINY).save(tmp_path / "codec.pt")
+    wav_dir, out_dir = tmp_path / "wavs", tmp_path / "out"
+    wav_dir.mkdir()
+    lengths = {"spoken": 16000, "hummed": 12345}  # 12345 is no multiple of the hop: the output is trimmed
+    for name, n_samples in lengths.items():
+        t = np.arange(n_samples) / 16000
+        wav = 0.3 * np.sin(2 * np.pi * 150 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
+        sf.write(wav_dir / f"{name}.wav", wav, 16000)
+    (wav_dir / "spoken.txt").write_text("a test sentence\n")
+    (wav_dir / "broken.wav").write_bytes(b"not audio at all")
+    asr = ["--asr", "--asr_workers", "1"] if installed("pocketsphinx") else []
+    result = run_eval("codec", "--wav_dir", wav_dir, "--out_dir", out_dir, "--codec", tmp_path / "codec.pt",
+                      "--device", "cpu", *asr)
+    assert result.returncode == 0, result.stderr
+    for name, n_samples in lengths.items():
+        samples, rate = sf.read(out_dir / f"{name}.wav")
+        assert rate == 16000 and len(samples) == n_samples
+    assert "broken.wav" in result.stdout  # skipped, and named
+    assert result.stdout.strip().splitlines()[-1].startswith("all ")  # the table comes last
+
+    report = json.loads((out_dir / "report.json").read_text())
+    assert report["codec"] == str(tmp_path / "codec.pt") and report["device"] == "cpu"
+    assert "codec" in report["command"]
+    assert len(report["skipped"]) == 1 and "broken.wav" in report["skipped"][0]
+    overall = report["metrics"]["all"]
+    assert overall["utterances"] == 2 and len(report["utterances"]) == 2
+    assert math.isfinite(overall["mel_distance"]) and overall["mel_distance"] > 0
+    assert 0 < overall["codebook_usage"] <= 1 and 1 <= overall["codes_perplexity"] <= TINY.codebook_size
+    assert report["timing"]["real_time_factor"] > 0
+    if installed("pystoi"):
+        assert -1 <= overall["stoi"] <= 1
+    if asr:  # only the utterance with a transcript is judged
+        assert overall["wer_resynthesis"] is not None and overall["wer_original"] is not None
+        assert [u.get("heard_original") is not None for u in report["utterances"]] == [False, True]
+
+
+def test_codec_command_fails_in_one_line(tmp_path):
+    (tmp_path / "wavs").mkdir()
+    Codec(TINY).save(tmp_path / "codec.pt")
+    for codec, wav_dir in (("missing.pt", "wavs"), ("codec.pt", "missing"), ("codec.pt", "wavs")):
+        result = run_eval("codec", "--wav_dir", tmp_path / wav_dir, "--out_dir", tmp_path / "out",
+                          "--codec", tmp_path / codec)  # no codec, no folder, no audio in the folder
+        assert result.returncode != 0
+        assert result.stderr.startswith("error:") and len(result.stderr.strip().splitlines()) == 1
