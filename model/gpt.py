@@ -1,0 +1,296 @@
+"""
+The TTS GPT, in one file: a decoder-only transformer that reads text tokens and continues with speech
+tokens from the single-codebook codec (tokenizer/codec.py). The token layout and the targets are in
+model/sequence.py.
+
+    ids (B, T) ──► embed (text or speech table) ──► n_layer × [RMSNorm ► attention, RMSNorm ► SwiGLU]
+        ──► RMSNorm ──► speech_head ──► logits (B, T, speech_vocab_size + 1)   (codes + END)
+
+A LLaMA-style block (RMSNorm, rotary positions, grouped-query attention, SwiGLU) in nanoGPT's layout.
+
+    model = GPT(GPTConfig(**PRESETS["cpu"]))
+    logits, loss = model(ids, targets)                     # training
+    codes = model.generate(prefix_ids, max_new_tokens=500)  # inference, with a KV cache
+
+Letters in the shape comments: B batch, T time (tokens), C channels (d_model), nh query heads,
+nkv key/value heads, hs head size, V speech vocabulary (codebook entries + END).
+"""
+import inspect
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from model.sequence import IGNORE, SPEECH_VOCAB_SIZE, TEXT_VOCAB_SIZE
+
+
+@dataclass
+class GPTConfig:
+    text_vocab_size: int = TEXT_VOCAB_SIZE  # bytes, special tokens and speakers (model/sequence.py)
+    speech_vocab_size: int = SPEECH_VOCAB_SIZE  # codebook entries; the head adds END after them
+    n_layer: int = 6
+    n_head: int = 4
+    n_kv_head: int = 2  # < n_head: grouped-query attention, a KV cache n_head / n_kv_head times smaller
+    d_model: int = 256
+    max_seq_len: int = 1024  # tokens; the codec makes 50 per second, so about 20 s with the text
+    dropout: float = 0.0
+    rope_theta: float = 10000.0
+    norm_eps: float = 1e-5
+
+    def __post_init__(self):
+        if self.d_model % self.n_head or self.n_head % self.n_kv_head:
+            raise ValueError("d_model must divide into n_head heads, and n_head into n_kv_head groups")
+
+
+# Parameter counts (checked by tests/test_gpt.py): cpu 5.28 M, gpu 31.2 M, large 103.2 M.
+PRESETS = {
+    "cpu": dict(n_layer=6, n_head=4, n_kv_head=2, d_model=256),
+    "gpu": dict(n_layer=10, n_head=8, n_kv_head=4, d_model=512),
+    "large": dict(n_layer=16, n_head=12, n_kv_head=4, d_model=768),
+}
+
+
+class RMSNorm(nn.Module):
+    """LayerNorm without the mean subtraction and bias: as good in practice, and cheaper."""
+
+    def __init__(self, dim, eps):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        # The mean of squares in fp32: in bf16 it loses most of its digits.
+        inverse_rms = torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)
+        return (x * inverse_rms).type_as(x) * self.weight
+
+
+def rotary_tables(head_size, max_seq_len, theta):
+    """cos and sin (max_seq_len, hs/2) of the angle position * frequency, one frequency per pair."""
+    frequencies = 1.0 / theta ** (torch.arange(0, head_size, 2).float() / head_size)  # (hs/2,)
+    angles = torch.outer(torch.arange(max_seq_len).float(), frequencies)  # (max_seq_len, hs/2)
+    return angles.cos(), angles.sin()
+
+
+def apply_rotary(x, cos, sin):
+    """Rotate each pair (x[i], x[i + hs/2]) of x (B, heads, T, hs) by its position's angle. A query at
+    position m and a key at n then score by their content and m - n only: relative positions for free."""
+    first, second = x.chunk(2, dim=-1)  # each (B, heads, T, hs/2)
+    return torch.cat([first * cos - second * sin, first * sin + second * cos], dim=-1).type_as(x)
+
+
+class KVCache:
+    """The keys and values of every position seen so far, per layer, so that generating one token costs
+    one position of compute instead of the whole sequence. Growing by concatenation copies the cache each
+    step; at our lengths (≤ 1024) that is cheap next to the attention itself, and simple."""
+
+    def __init__(self, n_layer):
+        self.keys = [None] * n_layer
+        self.values = [None] * n_layer
+
+    @property
+    def length(self):
+        return 0 if self.keys[0] is None else self.keys[0].shape[2]
+
+    def update(self, layer, k, v):  # k, v (B, nkv, T, hs) -> all keys and values (B, nkv, T_past + T, hs)
+        if self.keys[layer] is not None:
+            k, v = torch.cat([self.keys[layer], k], dim=2), torch.cat([self.values[layer], v], dim=2)
+        self.keys[layer], self.values[layer] = k, v
+        return k, v
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.n_head, self.n_kv_head = cfg.n_head, cfg.n_kv_head
+        self.head_size = cfg.d_model // cfg.n_head
+        self.query = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
+        self.key_value = nn.Linear(cfg.d_model, 2 * cfg.n_kv_head * self.head_size, bias=False)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
+        self.dropout = cfg.dropout
+
+    def forward(self, x, cos, sin, kv_cache=None, layer=0):
+        B, T, C = x.shape
+        q = self.query(x).view(B, T, self.n_head, self.head_size).transpose(1, 2)  # (B, nh, T, hs)
+        kv = self.key_value(x).view(B, T, 2, self.n_kv_head, self.head_size)  # (B, T, 2, nkv, hs)
+        k, v = kv.permute(2, 0, 3, 1, 4)  # each (B, nkv, T, hs)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        if kv_cache is not None:
+            k, v = kv_cache.update(layer, k, v)  # (B, nkv, T_past + T, hs)
+        past = k.shape[2] - T
+        if past == 0:
+            # Training and prefill: the usual lower triangle, which SDPA builds itself (and which lets it
+            # pick the flash kernel).
+            mask, is_causal = None, True
+        else:
+            # With a cache the T queries are the *last* T of past + T keys. SDPA's is_causal aligns its
+            # triangle to the top-left (query i sees keys 0..i) and would hide the cache, so the mask is
+            # built from positions: query i sits at past + i and sees keys 0..past + i.
+            mask = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(diagonal=past)
+            is_causal = False
+        # Grouped-query attention: query head h reads key/value head h // (nh / nkv). repeat_interleave
+        # copies each kv head to its group; SDPA's enable_gqa (torch ≥ 2.5) would skip the copy, but not
+        # every kernel supports it and we have not measured a gain at our sizes.
+        group = self.n_head // self.n_kv_head
+        k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)  # (B, nh, T_all, hs)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal,
+                                           dropout_p=self.dropout if self.training else 0.0)  # (B, nh, T, hs)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+
+
+class SwiGLU(nn.Module):
+    """silu(gate(x)) * up(x), then down. Three matrices of 8/3 d_model keep the parameter count of the
+    classic two of 4 d_model; the hidden size is rounded up to a multiple of 64 for matmul-friendly shapes."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        hidden = 64 * math.ceil(8 * cfg.d_model / 3 / 64)
+        self.gate = nn.Linear(cfg.d_model, hidden, bias=False)
+        self.up = nn.Linear(cfg.d_model, hidden, bias=False)
+        self.down = nn.Linear(hidden, cfg.d_model, bias=False)
+
+    def forward(self, x):
+        return self.down(F.silu(self.gate(x)) * self.up(x))
+
+
+class Block(nn.Module):
+    """Pre-norm: the residual stream itself is never normalised, so gradients reach early layers intact."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.attention_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.attention = CausalSelfAttention(cfg)
+        self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.mlp = SwiGLU(cfg)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, cos, sin, kv_cache=None, layer=0):
+        x = x + self.dropout(self.attention(self.attention_norm(x), cos, sin, kv_cache, layer))
+        return x + self.dropout(self.mlp(self.mlp_norm(x)))
+
+
+def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
+    """Pick the next token id from logits (V,). temperature 0 is greedy. top_k keeps the k most likely
+    tokens; top_p (nucleus) keeps the smallest set of most likely tokens whose probability reaches p."""
+    if temperature == 0:
+        return int(logits.argmax())
+    logits = logits.float() / temperature
+    if top_k is not None:
+        # Scattering the top-k indices keeps exactly k, even when several logits tie at the k-th value.
+        keep = torch.topk(logits, min(top_k, logits.numel())).indices
+        logits = torch.full_like(logits, float("-inf")).scatter(0, keep, logits[keep])
+    if top_p is not None:
+        probs, order = logits.softmax(-1).sort(descending=True)
+        # A token stays while the mass of the tokens above it is still short of p.
+        mass_above = probs.cumsum(0) - probs
+        logits[order[mass_above >= top_p]] = float("-inf")
+    return int(torch.multinomial(logits.softmax(-1), 1, generator=generator))
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.end_token = cfg.speech_vocab_size
+        # Two tables, as in CosyVoice: text and speech tokens mean different things, and a shared table
+        # would only add a meaningless offset between them.
+        self.text_embedding = nn.Embedding(cfg.text_vocab_size, cfg.d_model)
+        self.speech_embedding = nn.Embedding(cfg.speech_vocab_size, cfg.d_model)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.final_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        # Only codes + END are predicted: text is never a target, so no capacity goes to predicting it.
+        self.speech_head = nn.Linear(cfg.d_model, cfg.speech_vocab_size + 1, bias=False)
+        cos, sin = rotary_tables(cfg.d_model // cfg.n_head, cfg.max_seq_len, cfg.rope_theta)
+        # Not saved in checkpoints: they are a function of the config.
+        self.register_buffer("rope_cos", cos, persistent=False)
+        self.register_buffer("rope_sin", sin, persistent=False)
+
+        self.apply(self._init_weights)
+        # Each block adds two outputs (attention, MLP) to the residual stream, so 2 * n_layer roughly
+        # independent terms pile up and its variance grows with depth. Scaling the layers that write into
+        # the stream by 1/sqrt(2 * n_layer) keeps it the same at any depth (GPT-2).
+        for name, param in self.named_parameters():
+            if name.endswith(("attention.proj.weight", "mlp.down.weight")):
+                nn.init.normal_(param, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    def _init_weights(self, module):
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_parameters(self):
+        return sum(param.numel() for param in self.parameters())
+
+    def embed(self, ids):
+        """ids (B, T) in the unified id space -> (B, T, C), from the text or the speech table per position.
+        Both lookups run on clamped ids (always in range) and torch.where keeps the right one."""
+        is_speech = (ids >= self.cfg.text_vocab_size).unsqueeze(-1)  # (B, T, 1)
+        text = self.text_embedding(ids.clamp(max=self.cfg.text_vocab_size - 1))  # (B, T, C)
+        speech = self.speech_embedding((ids - self.cfg.text_vocab_size).clamp(min=0))  # (B, T, C)
+        return torch.where(is_speech, speech, text)  # (B, T, C)
+
+    def forward(self, ids, targets=None, kv_cache=None):
+        """ids (B, T) -> logits (B, T, V) and, given targets (B, T) (IGNORE where no loss), the mean
+        cross-entropy over the positions with a target. targets[p] is what follows ids[p]: already the
+        next token (model/sequence.py), so nothing is shifted here. With kv_cache, ids continue the
+        cached positions and are appended to the cache."""
+        B, T = ids.shape
+        past = 0 if kv_cache is None else kv_cache.length
+        if past + T > self.cfg.max_seq_len:
+            raise ValueError(f"{past + T} tokens exceed max_seq_len {self.cfg.max_seq_len}")
+        cos, sin = self.rope_cos[past:past + T], self.rope_sin[past:past + T]  # (T, hs/2)
+        x = self.dropout(self.embed(ids))  # (B, T, C)
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cos, sin, kv_cache, layer)
+        logits = self.speech_head(self.final_norm(x))  # (B, T, V)
+        loss = None
+        if targets is not None:
+            # In fp32: a softmax over 1025 entries in bf16 makes a noticeably noisier loss.
+            loss = F.cross_entropy(logits.float().view(B * T, -1), targets.view(B * T), ignore_index=IGNORE)
+        return logits, loss
+
+    @torch.no_grad()
+    def generate(self, prefix_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
+                 min_new_tokens=0, generator=None):
+        """prefix_ids (1, T0), usually [START] [speaker?] text [SPEECH_START] -> speech codes (N,) without
+        END. The prefix runs once to fill the KV cache, then each new code is one single-token step. END
+        is forbidden for the first min_new_tokens codes; generation stops at END, at max_new_tokens, or
+        when the sequence reaches max_seq_len. Call model.eval() first if the model has dropout."""
+        if prefix_ids.shape[0] != 1:
+            raise ValueError("generate takes one prefix, shape (1, T0)")
+        # The last code is never fed back, so the prefix plus all but one new code must fit.
+        max_new_tokens = min(max_new_tokens, self.cfg.max_seq_len - prefix_ids.shape[1] + 1)
+        kv_cache = KVCache(self.cfg.n_layer)
+        logits, _ = self(prefix_ids, kv_cache=kv_cache)  # (1, T0, V)
+        codes = []
+        for step in range(max_new_tokens):
+            next_logits = logits[0, -1].float().clone()  # (V,)
+            if step < min_new_tokens:
+                next_logits[self.end_token] = float("-inf")
+            code = sample_next(next_logits, temperature, top_k, top_p, generator)
+            if code == self.end_token:
+                break
+            codes.append(code)
+            if step + 1 < max_new_tokens:
+                next_id = torch.tensor([[self.cfg.text_vocab_size + code]], device=prefix_ids.device)
+                logits, _ = self(next_id, kv_cache=kv_cache)  # (1, 1, V)
+        return torch.tensor(codes, dtype=torch.long, device=prefix_ids.device)
+
+    def configure_optimizers(self, weight_decay, lr, betas, device_type):
+        """AdamW with weight decay on matrices and embeddings only. Norm gains set scales, and pulling
+        them toward zero would only fight the model; they are too few to overfit anyway."""
+        params = [param for param in self.parameters() if param.requires_grad]
+        groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+        # The fused kernel does the whole update in one launch on CUDA; older torch lacks the flag.
+        fused = device_type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters
+        return torch.optim.AdamW(groups, lr=lr, betas=betas, **({"fused": True} if fused else {}))
+
+    def estimate_flops_per_token(self, seq_len=None):
+        """Training FLOPs per token (forward + backward) at seq_len (default max_seq_len), as in the
+        PaLM paper's appendix B: 6 per matmul weight, plus 12 * n_layer * d_model * T for the attention
+        scores and their weighted sum. Embedding tables are lookups, not matmuls, so they don't count."""
+        seq_len = seq_len or self.cfg.max_seq_len
+        lookups = self.text_embedding.weight.numel() + self.speech_embedding.weight.numel()
+        return 6 * (self.num_parameters() - lookups) + 12 * self.cfg.n_layer * self.cfg.d_model * seq_len

@@ -1,0 +1,212 @@
+"""Tests for the TTS GPT (model/gpt.py) and its token layout (model/sequence.py): target alignment, the KV
+cache against full recomputation, causality, overfitting a few utterances, GQA, presets and sampling.
+Tiny configs on the CPU; the whole file runs in seconds."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from model.gpt import GPT, PRESETS, GPTConfig, KVCache, sample_next
+from model.sequence import (IGNORE, PAD, SPEECH_START, START, TEXT_VOCAB_SIZE, build_example, collate,
+                            encode_text, speaker_id)
+
+SPEECH_VOCAB = 64
+TV = TEXT_VOCAB_SIZE  # speech code c is input id TV + c
+END = SPEECH_VOCAB
+
+
+def tiny_model(seed=0, **overrides):
+    torch.manual_seed(seed)
+    settings = dict(speech_vocab_size=SPEECH_VOCAB, n_layer=2, n_head=4, n_kv_head=2, d_model=64,
+                    max_seq_len=128)
+    return GPT(GPTConfig(**{**settings, **overrides})).eval()
+
+
+def assert_targets_are_next_tokens(ids, targets):
+    """Every position with a target predicts the token after it (or END after the last), never its own."""
+    for p in range(len(ids)):
+        if targets[p] == IGNORE:
+            continue
+        expected = int(ids[p + 1]) - TV if p + 1 < len(ids) else END
+        assert int(targets[p]) == expected, f"position {p}"
+    assert int(targets[-1]) == END
+
+
+# 1. Alignment
+
+def test_targets_without_prompt():
+    text = encode_text("Hi!")
+    ids, targets = build_example(text, [5, 9, 2], TV, speaker=0, speech_vocab_size=SPEECH_VOCAB)
+    assert ids.tolist() == [START, speaker_id(0), *text, SPEECH_START, TV + 5, TV + 9, TV + 2]
+    speech_start = ids.tolist().index(SPEECH_START)
+    assert targets[:speech_start].tolist() == [IGNORE] * speech_start  # START, speaker, text
+    assert targets[speech_start:].tolist() == [5, 9, 2, END]  # SPEECH_START -> 5, 5 -> 9, 9 -> 2, 2 -> END
+    assert (targets[speech_start + 1:] != ids[speech_start + 1:] - TV).all()  # never the current token
+    assert_targets_are_next_tokens(ids, targets)
+
+
+def test_targets_with_prompt():
+    prompt_text, text = encode_text("ok."), encode_text("go")
+    ids, targets = build_example(text, [5, 9, 2], TV, prompt_text_ids=prompt_text, prompt_codes=[7, 8],
+                                 speech_vocab_size=SPEECH_VOCAB)
+    assert ids.tolist() == [START, *prompt_text, *text, SPEECH_START, TV + 7, TV + 8, TV + 5, TV + 9, TV + 2]
+    last_prompt = ids.tolist().index(TV + 8)
+    assert (targets[:last_prompt] == IGNORE).all()  # START, prompt text, text, SPEECH_START, prompt code 7
+    assert targets[last_prompt:].tolist() == [5, 9, 2, END]
+    assert_targets_are_next_tokens(ids, targets)
+
+
+def test_forward_does_not_shift_targets_again():
+    """The loss at position p compares logits[p] with targets[p]: the layout has already shifted them."""
+    model = tiny_model()
+    ids, targets = build_example(encode_text("abc"), [5, 9, 2], TV, speech_vocab_size=SPEECH_VOCAB)
+    logits, loss = model(ids[None], targets[None])
+    keep = targets != IGNORE
+    torch.testing.assert_close(loss, F.cross_entropy(logits[0][keep], targets[keep]))
+
+
+def test_encode_text_and_collate():
+    text = encode_text("Café — naïve 日本 Dr. Smith paid $5")
+    assert all(0 <= t < 256 for t in text)
+    assert bytes(text).decode("utf-8") == "café, naïve 日本 doctor smith paid five dollars"
+    examples = [build_example([1, 2], [3], TV, speech_vocab_size=SPEECH_VOCAB),
+                build_example([1, 2, 3, 4], [3, 4, 5], TV, speech_vocab_size=SPEECH_VOCAB)]
+    ids, targets = collate(examples)
+    assert ids.shape == targets.shape == (2, 9)
+    assert ids[0, 5:].tolist() == [PAD] * 4 and targets[0, 5:].tolist() == [IGNORE] * 4
+    assert torch.equal(ids[1], examples[1][0]) and torch.equal(targets[1], examples[1][1])
+
+
+# 2. KV cache
+
+def greedy_by_full_forward(model, prefix, n_tokens):
+    """The reference: rerun the whole sequence for every new token, END forbidden."""
+    ids, codes = prefix, []
+    for _ in range(n_tokens):
+        logits = model(ids)[0][0, -1].clone()
+        logits[END] = float("-inf")
+        code = int(logits.argmax())
+        codes.append(code)
+        ids = torch.cat([ids, torch.tensor([[TV + code]])], dim=1)
+    return codes
+
+
+def test_cached_greedy_generation_matches_full_forward():
+    model = tiny_model(seed=1)
+    # At init (std 0.02) the logits hardly depend on context, and a cache bug such as a wrong position
+    # offset still picks the same argmax; larger weights make attention decide the tokens.
+    with torch.no_grad():
+        for matrix in (param for param in model.parameters() if param.dim() >= 2):
+            matrix.mul_(10)
+    prefix = torch.tensor([[START, *encode_text("hello there"), SPEECH_START]])
+    cached = model.generate(prefix, max_new_tokens=30, temperature=0, min_new_tokens=30)
+    assert cached.tolist() == greedy_by_full_forward(model, prefix, 30)
+
+
+def test_cached_logits_match_full_forward():
+    """A prefill, single steps, and multi-token chunks on a non-empty cache (they need the explicit mask)."""
+    model = tiny_model(seed=2)
+    ids = torch.cat([torch.randint(0, TV, (2, 12)), TV + torch.randint(0, SPEECH_VOCAB, (2, 28))], dim=1)
+    full_logits, _ = model(ids)
+    kv_cache, pieces = KVCache(model.cfg.n_layer), []
+    for start, end in [(0, 10), (10, 11), (11, 12), (12, 17), (17, 18), (18, 40)]:
+        pieces.append(model(ids[:, start:end], kv_cache=kv_cache)[0])
+    assert kv_cache.length == 40
+    torch.testing.assert_close(torch.cat(pieces, dim=1), full_logits, atol=1e-5, rtol=1e-5)
+
+
+# 3. Causality
+
+def test_future_tokens_do_not_change_earlier_logits():
+    model = tiny_model(seed=3)
+    ids = torch.randint(0, TV + SPEECH_VOCAB, (1, 30))
+    changed = ids.clone()
+    changed[0, 20:] = (changed[0, 20:] + 7) % (TV + SPEECH_VOCAB)
+    before, after = model(ids)[0], model(changed)[0]
+    torch.testing.assert_close(after[:, :20], before[:, :20], atol=1e-6, rtol=0)
+    assert not torch.allclose(after[:, 20:], before[:, 20:])
+
+
+# 4. Learning
+
+def test_tiny_model_overfits_three_utterances():
+    torch.manual_seed(4)
+    utterances = [(torch.randint(97, 123, (8,)).tolist(), torch.randint(0, SPEECH_VOCAB, (20,)).tolist())
+                  for _ in range(3)]
+    ids, targets = collate([build_example(text, codes, TV, speech_vocab_size=SPEECH_VOCAB)
+                            for text, codes in utterances])
+    model = tiny_model(seed=4).train()
+    optimizer = model.configure_optimizers(weight_decay=0.0, lr=3e-3, betas=(0.9, 0.95), device_type="cpu")
+    for _ in range(300):
+        _, loss = model(ids, targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.05
+    model.eval()
+    correct = 0
+    for text, codes in utterances:
+        generated = model.generate(torch.tensor([[START, *text, SPEECH_START]]), max_new_tokens=40,
+                                   temperature=0)
+        assert len(generated) == len(codes)  # stopped by END, not by max_new_tokens
+        correct += sum(int(g == c) for g, c in zip(generated.tolist(), codes))
+    assert correct / (3 * 20) >= 0.95
+
+
+# 5. Grouped-query attention and presets
+
+@pytest.mark.parametrize("n_kv_head", [1, 2, 4])
+def test_grouped_query_attention(n_kv_head):
+    model = tiny_model(n_kv_head=n_kv_head)
+    ids = torch.randint(0, TV + SPEECH_VOCAB, (2, 16))
+    kv_cache = KVCache(model.cfg.n_layer)
+    logits, _ = model(ids, kv_cache=kv_cache)
+    assert logits.shape == (2, 16, SPEECH_VOCAB + 1)
+    assert kv_cache.keys[0].shape == (2, n_kv_head, 16, 16)  # the cache shrinks with fewer kv heads
+
+
+@pytest.mark.parametrize("name, low, high", [("cpu", 4e6, 6e6), ("gpu", 25e6, 35e6), ("large", 90e6, 110e6)])
+def test_preset_sizes(name, low, high):
+    with torch.device("meta"):  # shapes only: no memory, no init time
+        model = GPT(GPTConfig(**PRESETS[name]))
+    n_params = model.num_parameters()
+    flops = model.estimate_flops_per_token()
+    print(f"{name}: {n_params / 1e6:.2f} M parameters, {flops / 1e6:.0f} MFLOPs per training token")
+    assert low <= n_params <= high
+
+
+# 6. Sampling
+
+def sampled_set(logits, n=400, **options):
+    generator = torch.Generator().manual_seed(0)
+    return {sample_next(logits, generator=generator, **options) for _ in range(n)}
+
+
+def test_top_k_keeps_exactly_k():
+    logits = torch.tensor([1.0, 3.0, 2.0, 5.0, 4.0, 4.0])
+    assert sampled_set(logits, top_k=2, temperature=2.0) in ({3, 4}, {3, 5})
+    assert sampled_set(logits, top_k=1) == {3}
+
+
+def test_top_p_keeps_smallest_set_reaching_p():
+    logits = torch.tensor([0.4, 0.05, 0.3, 0.2, 0.05]).log()
+    assert sampled_set(logits, top_p=0.8) == {0, 2, 3}  # 0.4 + 0.3 < 0.8 <= 0.4 + 0.3 + 0.2
+    assert sampled_set(logits, top_p=0.65) == {0, 2}
+    assert sampled_set(logits, top_p=0.3) == {0}
+
+
+def test_temperature_zero_is_argmax():
+    logits = torch.randn(65, generator=torch.Generator().manual_seed(5))
+    assert sample_next(logits, temperature=0) == int(logits.argmax())
+
+
+def test_end_is_masked_below_min_new_tokens():
+    model = tiny_model(seed=6)
+    # Make END overwhelmingly likely at every step, so only the mask can hold it off.
+    model.speech_head.register_forward_hook(lambda module, inputs, logits: logits + 100 * F.one_hot(
+        torch.tensor(END), SPEECH_VOCAB + 1))
+    prefix = torch.tensor([[START, *encode_text("hi"), SPEECH_START]])
+    assert len(model.generate(prefix, max_new_tokens=20, temperature=0)) == 0
+    assert len(model.generate(prefix, max_new_tokens=20, temperature=0, min_new_tokens=7)) == 7
+    generator = torch.Generator().manual_seed(0)
+    assert len(model.generate(prefix, max_new_tokens=20, min_new_tokens=7, top_k=5, generator=generator)) == 7
+    assert len(model.generate(prefix, max_new_tokens=5, temperature=0, min_new_tokens=7)) == 5
