@@ -66,7 +66,11 @@ try:
 except CorpusError as e:
     sys.exit(f"error: {e}")
 train_set = [u for u in corpus if u.split == "train"] or corpus.utterances
-val_set = [u for u in corpus if u.split == "val"][:6] or corpus.utterances[:6]
+# Two validation utterances per speaker (of the first eight speakers), so every voice is heard.
+val_pool = [u for u in corpus if u.split == "val"] or corpus.utterances
+val_set = []
+for speaker in sorted({u.speaker for u in val_pool})[:8]:
+    val_set += [u for u in val_pool if u.speaker == speaker][:2]
 print(corpus.summary())
 print(f"training on {len(train_set)} utterances, {sum(u.duration for u in train_set) / 3600:.2f} h; device {device}")
 
