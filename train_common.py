@@ -1,15 +1,38 @@
 """
-Small pieces every training script shares: device and precision choice, seeding, RNG state for exact
-resumes, atomic checkpoint writes, and a CSV log. Nothing here knows about a particular model.
+What the training scripts share.
+
+The first part knows no particular model: device and precision choice, seeding, RNG state for exact
+resumes, atomic checkpoint writes, a CSV log. train_tokenizer.py uses it.
+
+The second part is the GPT's training loop, shared by train_pretrain.py and train_sft.py, which only
+build a model and its data and call train_gpt: the command-line flags both take, data loading, the
+learning-rate schedule, DDP, gradient accumulation, validation, sample wavs and checkpoints.
 """
+import argparse
+import atexit
 import contextlib
 import csv
+import math
 import os
 import random
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from dataset.audio import save_audio
+from dataset.encode_corpus import file_sha256
+from dataset.readers import DEMO_DIR
+from dataset.speech_tokens import LengthBucketSampler, SpeechTokens, extend_speaker_map, open_codes, select
+from model.gpt import GPT, GPTConfig
+from model.lora import merged_state_dict
+from model.sequence import IGNORE, PAD, START, collate
+from tokenizer.codec import Codec
 
 
 def pick_device(name="auto"):
@@ -85,3 +108,356 @@ class CSVLog:
     def write(self, **row):
         with open(self.path, "a", newline="") as f:
             csv.writer(f).writerow([row.get(k, "") for k in self.fields])
+
+
+# -----------------------------------------------------------------------------------------------------
+# The GPT's training loop (train_pretrain.py, train_sft.py)
+
+
+class HelpWithDefaults(argparse.HelpFormatter):
+    """Adds '(default: x)' to a flag's help unless x is None, False (a switch; 0 is False too) or
+    SUPPRESS (--help), or the help speaks of its default already."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in action.help:
+            return action.help
+        return action.help + " (default: %(default)s)"
+
+
+def add_training_args(parser, lr_default):
+    """The flags both GPT scripts take. Each script then sets its own defaults (parser.set_defaults);
+    lr_default says in words how it picks the learning rate."""
+    parser.formatter_class = HelpWithDefaults
+    add = parser.add_argument
+    add("--data", type=Path, default=DEMO_DIR / "codes", help="an encoded corpus (codes.npy, manifest.csv, "
+        "info.json) made by dataset/encode_corpus.py (default: the demo's, dataset/demo/codes)")
+    add("--split", default="train", help="manifest split to train on (train, val, test, or all)")
+    add("--speakers", nargs="+", default=None, help="train only on these speakers (none given: all)")
+    add("--max_utterances", type=int, default=None, help="train on a fixed random subset of this many")
+    add("--val_utterances", type=int, default=200,
+        help="at most this many validation utterances (the 'val' split of the same speakers, or training "
+             "utterances held out when the corpus has no val split)")
+    add("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (under torchrun: cpu or cuda)")
+    add("--out_dir", type=Path, default=None, help="checkpoints, log.csv and samples/")
+    add("--resume", action="store_true", help="continue from out_dir/last.pt at its step")
+    add("--max_steps", type=int, default=None, help="optimizer steps in total")
+    add("--max_tokens", type=int, default=None,
+        help="tokens per micro-batch and process, counting padding (default: 4096 on a CPU, 16384 on a GPU)")
+    add("--batch_size", type=int, default=64, help="at most this many utterances per micro-batch")
+    add("--grad_accum", type=int, default=1, help="micro-batches per optimizer step")
+    add("--lr", type=float, default=None, help=f"peak learning rate (default: {lr_default})")
+    add("--warmup", type=int, default=None, help="steps of linear learning-rate warm-up")
+    add("--weight_decay", type=float, default=0.1, help="AdamW weight decay on matrices and embeddings")
+    add("--grad_clip", type=float, default=1.0, help="clip the gradient norm to this (0: no clipping)")
+    add("--prompt_prob", type=float, default=0.3,
+        help="probability that a training example starts with a voice prompt of the same speaker")
+    add("--compile", action="store_true", help="torch.compile the model (worth it on a GPU)")
+    add("--eval_every", type=int, default=250, help="steps between validation losses")
+    add("--sample_every", type=int, default=1000, help="steps between sample wavs (0: none)")
+    add("--save_every", type=int, default=250, help="steps between checkpoints")
+    add("--peak_flops", type=float, default=None,
+        help="peak FLOP/s of one GPU, or of the whole CPU, for MFU (default: 312e12 per GPU, 175e9 CPU)")
+    add("--seed", type=int, default=1337, help="seed for weights, batches and prompts")
+
+
+def cosine_lr(step, max_steps, warmup, lr, min_ratio=0.1):
+    """Linear warm-up to lr over `warmup` steps, then a cosine decay to min_ratio * lr at max_steps.
+    Warm-up because Adam's moment estimates start out from a few noisy gradients: full-size steps on
+    them can push a transformer somewhere it never recovers from."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, max_steps - warmup))
+    return lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@dataclass
+class Distributed:
+    """Where this process stands in a DDP job (a single process is rank 0 of 1)."""
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self):  # only this process prints, logs, samples and saves
+        return self.rank == 0
+
+
+def setup_distributed(device_name="auto"):
+    """A plain process, or one of a torchrun job: torchrun sets RANK, LOCAL_RANK and WORLD_SIZE (and
+    MASTER_ADDR/MASTER_PORT, which init_process_group reads). GPU processes talk through nccl, each on
+    GPU LOCAL_RANK; CPU processes through gloo. The group is torn down when the process exits."""
+    device = pick_device(device_name)
+    world_size = int(os.environ.get("WORLD_SIZE", 1))
+    if world_size == 1:
+        return Distributed(device=device)
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=rank, world_size=world_size)
+    atexit.register(teardown_distributed)
+    return Distributed(rank, local_rank, world_size, device)
+
+
+def teardown_distributed():
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_reduce_sum(tensor, world_size):
+    """The sum of `tensor` over all processes (itself in a single process)."""
+    if world_size > 1:
+        dist.all_reduce(tensor)
+    return tensor
+
+
+def check_same_codec(expected, found, what):
+    """Codes of different codecs mean different sounds: never train a model on another codec's codes."""
+    expected, found = str(expected.get("codec_sha256")), str(found.get("codec_sha256"))
+    if expected != found:
+        raise SystemExit(f"error: {what} was trained on codes of another codec "
+                         f"(codec sha256 {expected[:12]}..., the data's {found[:12]}...)")
+
+
+def load_data(args, max_seq_len, speaker_map=None, codes_info=None):
+    """(train set, validation set) of args.data, selected by args.split, args.speakers and
+    args.max_utterances. Validation: the 'val' split of the same speakers, or, for a corpus without one,
+    training utterances held out. speaker_map: the map to extend (fine-tuning), or None to start one
+    from the speakers here. codes_info: the info.json of the codes a model was trained on, if any."""
+    codes, rows, info = open_codes(args.data)
+    if codes_info is not None:
+        check_same_codec(codes_info, info, "the model")
+    split = None if args.split == "all" else args.split
+    train_rows = select(rows, split, args.speakers, args.max_utterances)
+    if not train_rows:
+        raise SystemExit(f"error: {args.data}: no utterances of split {args.split!r} and speakers "
+                         f"{args.speakers or 'any'} (speakers here: {sorted({r['speaker'] for r in rows})})")
+    val_rows = select(rows, "val", args.speakers, args.val_utterances)
+    if not val_rows or split in ("val", None):
+        val_rows = select(train_rows, limit=min(args.val_utterances, max(1, len(train_rows) // 20)))
+        held_out = {r["id"] for r in val_rows}
+        train_rows = [r for r in train_rows if r["id"] not in held_out] or train_rows
+    speaker_map = extend_speaker_map(speaker_map or {}, {r["speaker"] for r in train_rows + val_rows})
+    train_set, val_set = (SpeechTokens(codes, selected, info, speaker_map, max_seq_len, prompt_prob)
+                          for selected, prompt_prob in [(train_rows, args.prompt_prob), (val_rows, 0.0)])
+    if not len(train_set) or not len(val_set):
+        raise SystemExit(f"error: every {'training' if not len(train_set) else 'validation'} utterance is "
+                         f"longer than max_seq_len, {max_seq_len} tokens")
+    return train_set, val_set
+
+
+def load_gpt(path):
+    """(GPT in fp32, checkpoint dict) from a model.pt or a last.pt of train_pretrain.py / train_sft.py."""
+    if not Path(path).is_file():
+        raise SystemExit(f"error: no model at {path} (train_pretrain.py writes out/pretrain/model.pt)")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(checkpoint, dict) or not {"config", "speaker_map", "codes_info"} <= checkpoint.keys():
+        raise SystemExit(f"error: {path} is not a GPT checkpoint of train_pretrain.py or train_sft.py")
+    model = GPT(GPTConfig(**checkpoint["config"]))
+    state = checkpoint["state_dict"] if "state_dict" in checkpoint else checkpoint["model"]
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except RuntimeError:
+        raise SystemExit(f"error: {path}: weights of another model (a LoRA run's last.pt? use its model.pt)")
+    return model, checkpoint
+
+
+def save_gpt(model, optimizer, step, train_set, args):
+    """last.pt: everything --resume needs. model.pt: the inference weights (LoRA merged in) in half
+    precision, with the config, the speaker map and the codes' info.json (which codec to decode with)."""
+    shared = {"config": asdict(model.cfg), "speaker_map": train_set.speaker_map, "codes_info": train_set.info}
+    atomic_save({**shared, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                 "rng": rng_state(), "args": vars(args)}, args.out_dir / "last.pt")
+    weights = {k: v.half() if v.is_floating_point() else v for k, v in merged_state_dict(model).items()}
+    atomic_save({**shared, "state_dict": weights}, args.out_dir / "model.pt")
+
+
+def forward_backward(model, batches, device, world_size=1):
+    """Forward and backward over one optimizer step's micro-batches [(ids, targets), ...] on this process.
+    The gradient left in the parameters is that of the mean loss over *every target token of the step,
+    on every process*: what one process would get from all the micro-batches concatenated. Averaging
+    each micro-batch's mean instead would over-weight micro-batches with few target tokens.
+    Returns (that mean loss, non-padding input tokens of the step on all processes)."""
+    counts = [int((targets != IGNORE).sum()) for _, targets in batches]
+    totals = torch.tensor([sum(counts), sum(int((ids != PAD).sum()) for ids, _ in batches)],
+                          dtype=torch.float64, device=device)
+    n_targets, n_inputs = all_reduce_sum(totals, world_size).tolist()
+    loss_sum = torch.zeros((), device=device)
+    for i, (ids, targets) in enumerate(batches):
+        ids, targets = ids.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+        # DDP averages the gradients of all processes during backward. Between micro-batches that would
+        # be wasted traffic, so only the step's last backward synchronises.
+        last = i == len(batches) - 1
+        with model.no_sync() if world_size > 1 and not last else contextlib.nullcontext():
+            with autocast(device):
+                _, loss = model(ids, targets)  # the mean over this micro-batch's target tokens
+            # mean x count = this micro-batch's sum; / n_targets = its share of the step's mean. DDP then
+            # divides the summed gradients by world_size, which the factor world_size undoes.
+            (loss * (counts[i] * world_size / n_targets)).backward()
+        loss_sum += loss.detach() * counts[i]
+    return all_reduce_sum(loss_sum, world_size).item() / n_targets, n_inputs
+
+
+@torch.no_grad()
+def evaluate(model, loader, device, world_size=1):
+    """Mean loss per target token over this process's share of the validation batches, then over all
+    processes. `model` is the bare GPT: a DDP wrapper would try to synchronise buffers in forward."""
+    model.eval()
+    sums = torch.zeros(2, dtype=torch.float64, device=device)  # loss sum, target tokens
+    for ids, targets in loader:
+        ids, targets = ids.to(device), targets.to(device)
+        with autocast(device):
+            _, loss = model(ids, targets)
+        n_targets = (targets != IGNORE).sum()
+        sums += torch.stack([loss.double() * n_targets, n_targets.double()])
+    model.train()
+    loss_sum, n_targets = all_reduce_sum(sums, world_size).tolist()
+    return loss_sum / n_targets
+
+
+def maybe_compile(model, enabled, device):
+    """torch.compile(model), or the model itself when compiling is off or fails (no compiler, an
+    unsupported platform). Compilation happens at the first call, so a short call here makes a failure
+    show up now, as one line, rather than inside the loop."""
+    if not enabled:
+        return model
+    try:
+        compiled = torch.compile(model)
+        ids = torch.full((1, 16), START, device=device)
+        with autocast(device):
+            compiled(ids, torch.zeros_like(ids))
+        return compiled
+    except Exception as e:  # torch.compile raises many types; any of them means "train without it"
+        first_line = (str(e).strip().splitlines() or [""])[0]
+        print(f"warning: torch.compile failed ({type(e).__name__}: {first_line[:200]}), training without it")
+        return model
+
+
+def load_sample_codec(info, device):
+    """The codec that made the codes (info.json names it), to decode samples; None, with one warning,
+    when that file is missing or has changed since the codes were made (it would decode garbage)."""
+    path = Path(info.get("codec", ""))
+    if not path.is_absolute():  # dataset/encode_corpus.py stores codecs inside the repository relative to it
+        path = Path(__file__).resolve().parent / path
+    if not path.is_file():
+        print(f"warning: no codec at {path} (the one the codes were made with): no sample wavs")
+        return None
+    if file_sha256(path) != info.get("codec_sha256"):
+        print(f"warning: {path} is not the codec the codes were made with any more: no sample wavs")
+        return None
+    return Codec.load(path, device)
+
+
+def write_sample(model, codec, val_set, folder, step, seed):
+    """Speak validation sentence 0 in its speaker's voice, at temperature 0.7 with a fixed seed so that
+    samples of different steps differ by the model only. The first time, also write reference.wav: the
+    codec decoding the real codes, the best the GPT could do."""
+    device = codec.codebook_device
+    folder.mkdir(parents=True, exist_ok=True)
+    real_codes = torch.tensor(val_set.speech_codes(0))
+    if not (folder / "reference.wav").is_file():
+        save_audio(folder / "reference.wav", codec.decode(real_codes), codec.sample_rate)
+    model.eval()
+    with autocast(device):
+        codes = model.generate(val_set.prefix(0).to(device), max_new_tokens=2 * len(real_codes) + 50,
+                               temperature=0.7, generator=torch.Generator(device).manual_seed(seed))
+    model.train()
+    # A model that predicts END at once gives no codes: write a frame of silence to keep the file.
+    wav = codec.decode(codes) if len(codes) else torch.zeros(codec.hop_length)
+    save_audio(folder / f"step{step:06d}.wav", wav, codec.sample_rate)
+
+
+def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
+    """Train `model` on train_set with the settings of add_training_args' flags, as process
+    `distributed` of a DDP job (or alone); resume from args.out_dir/last.pt with args.resume."""
+    device, main, world_size = distributed.device, distributed.is_main, distributed.world_size
+    raw_model = model.to(device)  # the bare GPT, for saving, evaluation and sampling
+    if raw_model.cfg.speech_vocab_size != train_set.speech_vocab_size:
+        raise SystemExit(f"error: the model predicts {raw_model.cfg.speech_vocab_size} codes, the data's "
+                         f"codec has {train_set.speech_vocab_size}")
+    optimizer = raw_model.configure_optimizers(args.weight_decay, args.lr, (0.9, 0.95), device.type)
+    step = 0
+    if args.resume:
+        checkpoint = load_checkpoint(args.out_dir / "last.pt")
+        check_same_codec(checkpoint["codes_info"], train_set.info, args.out_dir / "last.pt")
+        if checkpoint["speaker_map"] != train_set.speaker_map:
+            raise SystemExit(f"error: {args.out_dir / 'last.pt'} has another speaker map: other --speakers?")
+        raw_model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        step = checkpoint["step"]
+        set_rng_state(checkpoint["rng"])
+    trainable = [p for p in raw_model.parameters() if p.requires_grad]
+    model = maybe_compile(raw_model, args.compile, device)
+    if world_size > 1:
+        model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    max_tokens = args.max_tokens or (16384 if device.type == "cuda" else 4096)
+
+    def loader(dataset, batches):
+        return torch.utils.data.DataLoader(dataset, batch_sampler=batches, collate_fn=collate,
+                                           pin_memory=device.type == "cuda")
+
+    def sampler(dataset, start=0):
+        return LengthBucketSampler(dataset, max_tokens, args.batch_size, args.seed, distributed.rank,
+                                   world_size, start=start)
+
+    # Each process has used grad_accum batches per step: a resumed run goes on with the next ones.
+    train_batches = iter(loader(train_set, sampler(train_set, start=step * args.grad_accum)))
+    val_loader = loader(val_set, sampler(val_set).epoch_batches(0))
+    # MFU: achieved FLOP/s over the hardware's peak. 312e12 is an A100's dense bf16 peak (pass --peak_flops
+    # for other GPUs, e.g. ~990e12 for an H100). 175e9 is fp32 on the project's 2-core reference CPU
+    # machine, as measured there; CPU processes share that one machine, GPUs each bring their own peak.
+    if device.type == "cuda":
+        peak_flops = (args.peak_flops or 312e12) * world_size
+    else:
+        peak_flops = args.peak_flops or 175e9
+    codec = load_sample_codec(train_set.info, device) if main and args.sample_every else None
+    if main:
+        print(f"model: {raw_model.num_parameters() / 1e6:.3f} M parameters, "
+              f"{sum(p.numel() for p in trainable) / 1e6:.3f} M of them trained; {raw_model.cfg}")
+        print(f"data: {len(train_set)} training utterances ({sum(train_set.lengths)} tokens), "
+              f"{len(val_set)} validation, {train_set.dropped + val_set.dropped} left out as longer than "
+              f"{raw_model.cfg.max_seq_len} tokens; speaker map of {len(train_set.speaker_map)}")
+        print(f"{world_size} process(es) on {device}, up to {max_tokens} tokens x {args.grad_accum} "
+              f"micro-batches per process and step, peak lr {args.lr:g}"
+              + (f"; resumed at step {step}" if step else ""))
+        log = CSVLog(args.out_dir / "log.csv", ["step", "lr", "loss", "val_loss", "grad_norm", "tokens_per_s",
+                                                "mfu", "seconds"])
+    progress = tqdm(total=args.max_steps, initial=step, desc=desc, dynamic_ncols=True, disable=not main)
+    start_time = time.time()
+    while step < args.max_steps:
+        lr = cosine_lr(step, args.max_steps, args.warmup, args.lr)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        step_start = time.time()
+        micro_batches = [next(train_batches) for _ in range(args.grad_accum)]
+        loss, n_tokens = forward_backward(model, micro_batches, device, world_size)
+        grad_norm = torch.nn.utils.clip_grad_norm_(trainable, args.grad_clip or float("inf"))
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        tokens_per_s = n_tokens / (time.time() - step_start)
+        seq_len = sum(ids.shape[1] for ids, _ in micro_batches) / len(micro_batches)
+        mfu = raw_model.estimate_flops_per_token(seq_len) * tokens_per_s / peak_flops
+        row = dict(step=step, lr=f"{lr:.3e}", loss=f"{loss:.4f}", grad_norm=f"{grad_norm.item():.3f}",
+                   tokens_per_s=f"{tokens_per_s:.0f}", mfu=f"{mfu:.4f}")
+        last = step == args.max_steps
+        if step % args.eval_every == 0 or last:
+            row["val_loss"] = f"{evaluate(raw_model, val_loader, device, world_size):.4f}"
+            if main:
+                tqdm.write(f"step {step}: train loss {loss:.4f}, val loss {row['val_loss']}")
+        if not main:
+            continue
+        if codec is not None and (step % args.sample_every == 0 or last):
+            write_sample(raw_model, codec, val_set, args.out_dir / "samples", step, args.seed)
+        row["seconds"] = f"{time.time() - start_time:.1f}"
+        log.write(**row)
+        progress.update(1)
+        progress.set_postfix(loss=row["loss"], tok_s=row["tokens_per_s"], mfu=f"{100 * mfu:.1f}%",
+                             lr=row["lr"])
+        if step % args.save_every == 0 or last:
+            save_gpt(raw_model, optimizer, step, train_set, args)
+    progress.close()
+    if main:
+        print(f"done: {args.out_dir / 'model.pt'}")

@@ -84,7 +84,11 @@ def main():
         codec = Codec.load(args.codec, device=args.device)
     except (CorpusError, FileNotFoundError, ValueError) as e:
         sys.exit(f"error: {e}")
-    info = {"codec": str(args.codec), "codec_sha256": file_sha256(args.codec), "sample_rate": codec.sample_rate,
+    root = Path(__file__).resolve().parents[1]
+    codec_path = args.codec.resolve()
+    # A path inside the repository is stored relative to it, so the folder stays valid in any clone.
+    codec_name = str(codec_path.relative_to(root)) if codec_path.is_relative_to(root) else str(codec_path)
+    info = {"codec": codec_name, "codec_sha256": file_sha256(args.codec), "sample_rate": codec.sample_rate,
             "tokens_per_second": codec.tokens_per_second, "codebook_size": codec.codebook_size}
     if codec.codebook_size > 65536:
         sys.exit("error: uint16 codes need a codebook of at most 65,536 entries")

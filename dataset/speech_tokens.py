@@ -1,0 +1,174 @@
+"""
+The GPT's training data: utterances of an encoded corpus (dataset/encode_corpus.py) as token sequences in
+the layout of model/sequence.py, and a sampler that batches utterances of similar length.
+
+    codes, rows, info = open_codes("dataset/demo/codes")
+    speakers = extend_speaker_map({}, {row["speaker"] for row in rows})      # {"kal": 0, "ked": 1, ...}
+    train = SpeechTokens(codes, select(rows, "train"), info, speakers, max_seq_len=1024, prompt_prob=0.3)
+    sampler = LengthBucketSampler(train, max_tokens=4096, seed=0)            # batches of (index, prompt)
+    loader = DataLoader(train, batch_sampler=sampler, collate_fn=collate)    # ids, targets (B, T)
+
+Voice prompts: with probability prompt_prob an example starts with another utterance of the same speaker
+(its text and codes, no loss on them), so the model learns to continue a voice it is shown; inference can
+then clone a voice it never trained on. Which examples get which prompt is decided with the batches, so
+that batch lengths count the prompt too.
+"""
+import itertools
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dataset.encode_corpus import load_codes
+from dataset.readers import DEMO_DIR
+from model.sequence import MAX_SPEAKERS, TEXT_VOCAB_SIZE, build_example, encode_text
+
+
+def open_codes(folder):
+    """(codes, manifest rows, info) of an encoded corpus; exits with one line if there is none."""
+    folder = Path(folder)
+    if not all((folder / name).is_file() for name in ("codes.npy", "manifest.csv", "info.json")):
+        demo = folder.resolve() == (DEMO_DIR / "codes").resolve()
+        raise SystemExit(f"error: no encoded corpus in {folder}: make it with python dataset/encode_corpus.py"
+                         + ("" if demo else f" --data CORPUS --out_dir {folder}"))
+    return load_codes(folder)
+
+
+def select(rows, split=None, speakers=None, limit=None):
+    """The rows of `split` (None: all) and of `speakers` (None: all); at most `limit` of them, a fixed
+    random subset (seed 0) in corpus order, so that every run trains on the same ones."""
+    rows = [r for r in rows
+            if (split is None or r["split"] == split) and (not speakers or r["speaker"] in speakers)]
+    if limit is not None and len(rows) > limit:
+        keep = np.sort(np.random.default_rng(0).choice(len(rows), size=limit, replace=False))
+        rows = [rows[i] for i in keep]
+    return rows
+
+
+def extend_speaker_map(speaker_map, names):
+    """A copy of speaker_map (name -> index) with every new name added after the existing ones, in sorted
+    order. Pretraining starts from {} (sorted names get 0, 1, ...); fine-tuning keeps the pretrained
+    indices, and a new voice gets a fresh index whose embedding starts untrained."""
+    speaker_map = dict(speaker_map)
+    for name in sorted(set(names) - set(speaker_map)):
+        speaker_map[name] = len(speaker_map)
+    if len(speaker_map) > MAX_SPEAKERS:
+        raise SystemExit(f"error: {len(speaker_map)} speakers, but the model has ids for {MAX_SPEAKERS}")
+    return speaker_map
+
+
+class SpeechTokens(torch.utils.data.Dataset):
+    """Utterances (manifest rows) of an encoded corpus as (ids, targets) examples. An item is an index, or
+    (index, prompt) with prompt the index of the voice prompt's utterance or None (see draw_prompt).
+    Examples longer than max_seq_len are left out; `dropped` counts them."""
+
+    def __init__(self, codes, rows, info, speaker_map, max_seq_len, prompt_prob=0.0):
+        self.codes, self.info, self.speaker_map = codes, info, speaker_map
+        self.max_seq_len, self.prompt_prob = max_seq_len, prompt_prob
+        self.speech_vocab_size = info["codebook_size"]
+        self.rows, self.text_ids, self.lengths = [], [], []
+        for row in rows:
+            text_ids = encode_text(row["text"])
+            length = len(text_ids) + row["length"] + 3  # START, the speaker, SPEECH_START
+            if length <= max_seq_len:
+                self.rows.append(row)
+                self.text_ids.append(text_ids)
+                self.lengths.append(length)
+        self.dropped = len(rows) - len(self.rows)
+        self.by_speaker = {}  # speaker name -> indices of its utterances here: the prompt candidates
+        for index, row in enumerate(self.rows):
+            self.by_speaker.setdefault(row["speaker"], []).append(index)
+
+    def __len__(self):
+        return len(self.rows)
+
+    def length(self, index, prompt=None):
+        """Tokens in example `index` with voice prompt `prompt` (an index or None)."""
+        if prompt is None:
+            return self.lengths[index]
+        return self.lengths[index] + len(self.text_ids[prompt]) + self.rows[prompt]["length"]
+
+    def draw_prompt(self, index, rng):
+        """With probability prompt_prob, another utterance of the same speaker as voice prompt for
+        `index` (None when it has no other, or when the two would not fit in max_seq_len together)."""
+        same = self.by_speaker[self.rows[index]["speaker"]]
+        if len(same) < 2 or rng.random() >= self.prompt_prob:
+            return None
+        # Uniform over the others: draw among len - 1 places, and let the last one stand in for `index`.
+        choice = same[rng.integers(len(same) - 1)]
+        prompt = same[-1] if choice == index else choice
+        return prompt if self.length(index, prompt) <= self.max_seq_len else None
+
+    def speech_codes(self, index):
+        row = self.rows[index]
+        return self.codes[row["offset"]: row["offset"] + row["length"]].astype(np.int64).tolist()
+
+    def __getitem__(self, item):  # -> ids (T,), targets (T,)
+        index, prompt = item if isinstance(item, tuple) else (item, None)
+        prompt_text, prompt_codes = (None, None) if prompt is None else (self.text_ids[prompt],
+                                                                           self.speech_codes(prompt))
+        return build_example(self.text_ids[index], self.speech_codes(index), TEXT_VOCAB_SIZE,
+                             speaker=self.speaker_map[self.rows[index]["speaker"]],
+                             prompt_text_ids=prompt_text, prompt_codes=prompt_codes,
+                             speech_vocab_size=self.speech_vocab_size)
+
+    def prefix(self, index):
+        """[START] [speaker] text [SPEECH_START] of utterance `index`, shape (1, T0): what generation
+        starts from to speak its sentence in its voice."""
+        ids, _ = build_example(self.text_ids[index], [], TEXT_VOCAB_SIZE,
+                               speaker=self.speaker_map[self.rows[index]["speaker"]],
+                               speech_vocab_size=self.speech_vocab_size)
+        return ids[None]
+
+
+class LengthBucketSampler:
+    """Batches of examples of similar length, so that little of a batch is padding, in random order.
+
+    Each epoch: shuffle all examples (and draw their voice prompts), cut the shuffled list into pools of
+    pool_size, sort each pool by length and cut it into batches, then shuffle the batches. Sorting within
+    pools rather than globally keeps batch contents random from epoch to epoch. A batch holds at most
+    batch_size examples and at most max_tokens tokens once padded to its longest (either may be None);
+    an example longer than max_tokens gets a batch of its own.
+
+    Everything follows from (seed, epoch), so every process of a DDP job computes the same batches and
+    takes its own share: batches rank, rank + world_size, ... Iterating yields batches forever, epoch
+    after epoch, starting after the first `start` (how a resumed run continues where it stopped).
+    """
+
+    def __init__(self, dataset, max_tokens=None, batch_size=None, seed=0, rank=0, world_size=1,
+                 pool_size=1024, start=0):
+        self.dataset, self.max_tokens, self.batch_size = dataset, max_tokens, batch_size
+        self.seed, self.rank, self.world_size = seed, rank, world_size
+        self.pool_size, self.start = pool_size, start
+
+    def fits(self, n_examples, longest):
+        return ((self.max_tokens is None or n_examples * longest <= self.max_tokens)
+                and (self.batch_size is None or n_examples <= self.batch_size))
+
+    def epoch_batches(self, epoch):
+        """This process's batches of `epoch`: lists of (index, prompt)."""
+        rng = np.random.default_rng([self.seed, epoch])
+        items = [(int(i), self.dataset.draw_prompt(int(i), rng)) for i in rng.permutation(len(self.dataset))]
+        batches = []
+        for pool_start in range(0, len(items), self.pool_size):
+            pool = sorted(items[pool_start: pool_start + self.pool_size],
+                          key=lambda item: self.dataset.length(*item))
+            batch = []
+            for item in pool:  # ascending lengths: the newcomer is always the batch's longest
+                if batch and not self.fits(len(batch) + 1, self.dataset.length(*item)):
+                    batches.append(batch)
+                    batch = []
+                batch.append(item)
+            batches.append(batch)
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+        return batches[self.rank::self.world_size]
+
+    def __iter__(self):
+        skip = self.start
+        for epoch in itertools.count():
+            batches = self.epoch_batches(epoch)
+            if not batches:
+                raise ValueError(f"{len(self.dataset)} examples make no batch for process {self.rank} "
+                                 f"of {self.world_size}")
+            yield from batches[skip:]
+            skip = max(0, skip - len(batches))

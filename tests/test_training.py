@@ -1,0 +1,301 @@
+"""Tests for GPT training: the length-bucketed sampler and its DDP shards, voice prompts, LoRA, DDP
+gradients against one process, and train_pretrain.py / train_sft.py end to end on fabricated codes
+(a tiny codec, a tiny model, a few steps)."""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+import torch.nn as nn
+from torch.nn.parallel import DistributedDataParallel
+
+from dataset.encode_corpus import file_sha256
+from dataset.speech_tokens import LengthBucketSampler, SpeechTokens, extend_speaker_map
+from model.gpt import GPT, GPTConfig
+from model.lora import LoRALinear, add_lora, merged_state_dict
+from model.sequence import IGNORE, SPEECH_START, START, TEXT_VOCAB_SIZE, collate, encode_text, speaker_id
+from tokenizer.codec import Codec, CodecConfig
+from train_common import cosine_lr, forward_backward, setup_distributed, teardown_distributed
+
+ROOT = Path(__file__).resolve().parents[1]
+CODEBOOK = 32
+TINY_CODEC = CodecConfig(encoder_channels=8, encoder_max_channels=16, codebook_size=CODEBOOK, codebook_dim=8,
+                         decoder_dim=32, decoder_intermediate=64, decoder_layers=2)
+TINY_GPT = ["--n_layer", "2", "--d_model", "32", "--n_head", "2", "--n_kv_head", "1", "--max_seq_len", "256"]
+FAST = ["--device", "cpu", "--max_tokens", "1024", "--warmup", "1", "--eval_every", "2",
+        "--sample_every", "2", "--save_every", "2"]
+
+
+def fabricate_rows(lengths, speakers, seed=0):
+    """Manifest rows and random codes for utterances of the given lengths, speakers taking turns; the last
+    two utterances of each speaker are in the val split."""
+    rng = np.random.default_rng(seed)
+    rows, codes, offset = [], [], 0
+    for i, length in enumerate(lengths):
+        speaker = speakers[i % len(speakers)]
+        split = "val" if i >= len(lengths) - 2 * len(speakers) else "train"
+        rows.append(dict(id=f"u{i}", speaker=speaker, split=split, offset=offset, length=int(length),
+                         text=f"Sentence {i}."))
+        codes.append(rng.integers(0, CODEBOOK, int(length)).astype(np.uint16))
+        offset += int(length)
+    return rows, np.concatenate(codes)
+
+
+def tiny_dataset(lengths, speakers=("kal", "slt"), prompt_prob=0.0, max_seq_len=512):
+    rows, codes = fabricate_rows(lengths, speakers)
+    speaker_map = extend_speaker_map({}, speakers)
+    return SpeechTokens(codes, rows, {"codebook_size": CODEBOOK}, speaker_map, max_seq_len, prompt_prob)
+
+
+def make_codes_folder(folder, n_utterances=40):
+    """An encoded-corpus folder as dataset/encode_corpus.py writes it, made by a tiny (untrained) codec."""
+    folder.mkdir(parents=True)
+    torch.manual_seed(0)
+    Codec(TINY_CODEC).save(folder / "codec.pt")
+    lengths = np.random.default_rng(1).integers(5, 60, n_utterances)
+    rows, codes = fabricate_rows(lengths, ("kal", "slt"))
+    np.save(folder / "codes.npy", codes)
+    lines = ["id|speaker|split|offset|length|text"] + [
+        f"{r['id']}|{r['speaker']}|{r['split']}|{r['offset']}|{r['length']}|{r['text']}" for r in rows]
+    (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
+    info = dict(codec=str(folder / "codec.pt"), codec_sha256=file_sha256(folder / "codec.pt"),
+                sample_rate=16000, tokens_per_second=50.0, codebook_size=CODEBOOK)
+    (folder / "info.json").write_text(json.dumps(info))
+    return folder
+
+
+def run_script(script, *args):
+    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def tiny_gpt(seed=0):
+    torch.manual_seed(seed)
+    return GPT(GPTConfig(speech_vocab_size=CODEBOOK, n_layer=2, n_head=2, n_kv_head=1, d_model=32,
+                         max_seq_len=128))
+
+
+# 1. Data: bucketed batches, DDP shards, voice prompts
+
+def padding_share(batches, dataset):
+    padded = sum(len(b) * max(dataset.length(*item) for item in b) for b in batches)
+    return 1 - sum(dataset.length(*item) for b in batches for item in b) / padded
+
+
+def test_sampler_covers_every_example_once_in_batches_of_similar_length():
+    dataset = tiny_dataset(np.random.default_rng(0).integers(10, 300, 400))
+    sampler = LengthBucketSampler(dataset, max_tokens=2000, batch_size=32, seed=3, pool_size=128)
+    epochs = [sampler.epoch_batches(epoch) for epoch in range(2)]
+    for batches in epochs:
+        assert sorted(i for b in batches for i, _ in b) == list(range(len(dataset)))
+        for b in batches:
+            assert len(b) <= 32 and len(b) * max(dataset.length(*item) for item in b) <= 2000
+        # Same batch sizes, random contents: a large share of padding. Bucketed: little.
+        shuffled = np.random.default_rng(0).permutation([item for b in batches for item in b]).tolist()
+        random_batches, start = [], 0
+        for b in batches:
+            random_batches.append(shuffled[start: start + len(b)])
+            start += len(b)
+        assert padding_share(batches, dataset) < 0.1 < 0.3 < padding_share(random_batches, dataset)
+    assert epochs[0] != epochs[1]  # a new order every epoch, fixed by the seed
+    assert LengthBucketSampler(dataset, 2000, 32, seed=3, pool_size=128).epoch_batches(1) == epochs[1]
+
+    # Iterating goes on across epochs, and `start` skips what a resumed run has already used.
+    sequence = epochs[0] + epochs[1]
+    for start in (0, 5, len(epochs[0]) + 2):
+        resumed = iter(LengthBucketSampler(dataset, 2000, 32, seed=3, pool_size=128, start=start))
+        assert [next(resumed) for _ in range(3)] == sequence[start: start + 3]
+
+
+def test_ddp_shards_are_disjoint_and_cover_everything():
+    dataset = tiny_dataset(np.random.default_rng(1).integers(10, 300, 301), prompt_prob=0.3)
+    whole = LengthBucketSampler(dataset, max_tokens=1500, seed=7).epoch_batches(4)
+    shards = [LengthBucketSampler(dataset, max_tokens=1500, seed=7, rank=rank, world_size=3).epoch_batches(4)
+              for rank in range(3)]
+    # The batches of one process, dealt out evenly.
+    assert sorted(map(str, whole)) == sorted(str(b) for shard in shards for b in shard)
+    assert max(map(len, shards)) - min(map(len, shards)) <= 1
+    indices = [i for shard in shards for b in shard for i, _ in b]
+    assert sorted(indices) == list(range(len(dataset)))  # disjoint and complete
+
+
+def test_voice_prompts_are_same_speaker_utterances_without_loss():
+    lengths = [12, 30, 7, 25, 18, 9, 40, 15, 22, 11]
+    dataset = tiny_dataset(lengths, prompt_prob=1.0)
+    rng = np.random.default_rng(0)
+    end = CODEBOOK
+    for index in range(len(dataset)):
+        prompt = dataset.draw_prompt(index, rng)
+        row, prompt_row = dataset.rows[index], dataset.rows[prompt]
+        assert prompt != index and prompt_row["speaker"] == row["speaker"]
+        ids, targets = dataset[(index, prompt)]
+        codes, prompt_codes = dataset.speech_codes(index), dataset.speech_codes(prompt)
+        assert ids.tolist() == [START, speaker_id(dataset.speaker_map[row["speaker"]]),
+                                *encode_text(prompt_row["text"]), *encode_text(row["text"]), SPEECH_START,
+                                *(TEXT_VOCAB_SIZE + c for c in prompt_codes + codes)]
+        learned = len(ids) - len(codes) - 1  # the last prompt code: it predicts the first code to learn
+        assert (targets[:learned] == IGNORE).all()  # text, prompt text and prompt codes: no loss
+        assert targets[learned:].tolist() == codes + [end]
+        assert len(ids) == dataset.length(index, prompt)
+    plan = LengthBucketSampler(dataset, max_tokens=400, seed=0).epoch_batches(0)
+    assert all(prompt is not None for b in plan for _, prompt in b)
+
+    plain = tiny_dataset(lengths, prompt_prob=0.0)
+    assert all(plain.draw_prompt(i, rng) is None for i in range(len(plain)))
+    plan = LengthBucketSampler(plain, max_tokens=400, seed=0).epoch_batches(0)
+    assert all(prompt is None for b in plan for _, prompt in b)
+    ids, targets = plain[3]
+    assert len(ids) == plain.lengths[3] and (targets != IGNORE).sum() == len(plain.speech_codes(3)) + 1
+
+    # A prompt never pushes an example past max_seq_len; utterances too long on their own are left out.
+    short = tiny_dataset([12, 200, 30, 40, 5], prompt_prob=1.0, max_seq_len=60)
+    assert short.dropped == 1 and len(short) == 4
+    drawn = [(i, short.draw_prompt(i, rng)) for i in range(len(short)) for _ in range(20)]
+    assert all(short.length(*item) <= 60 for item in drawn)
+    assert {prompt is None for _, prompt in drawn} == {True, False}  # some pairs fit, some don't
+
+
+def test_cosine_schedule():
+    assert cosine_lr(0, 100, 10, 1.0) == pytest.approx(0.1)
+    assert cosine_lr(9, 100, 10, 1.0) == pytest.approx(1.0)
+    assert cosine_lr(55, 100, 10, 1.0) == pytest.approx(0.55)  # halfway down from 1 to 0.1
+    assert cosine_lr(100, 100, 10, 1.0) == pytest.approx(0.1)
+
+
+# 2. LoRA
+
+def test_lora_trains_only_the_low_rank_matrices_and_merges_exactly():
+    torch.manual_seed(0)
+    linear = nn.Linear(16, 12, bias=False)
+    wrapped = LoRALinear(linear, rank=4, alpha=8.0)
+    x = torch.randn(5, 16)
+    assert torch.equal(wrapped(x), linear(x))  # B starts at zero: the pretrained layer, unchanged
+
+    model = add_lora(tiny_gpt(), rank=4, alpha=8.0)
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert len(trainable) == 2 * 6 * 2  # A and B of query, key_value, proj, gate, up, down in 2 blocks
+    assert all(name.endswith(("lora_a", "lora_b")) for name in trainable)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    ids, targets = collate([tiny_dataset([20, 30, 25])[i] for i in range(3)])
+    optimizer = model.configure_optimizers(0.1, 1e-2, (0.9, 0.95), "cpu")
+    for _ in range(3):
+        _, loss = model(ids, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    for name, p in model.named_parameters():
+        assert torch.equal(p, before[name]) == (name not in trainable), name
+
+    layer = model.blocks[1].mlp.up
+    merged = nn.Linear(layer.base.in_features, layer.base.out_features, bias=False)
+    merged.weight.data = layer.merged_weight().detach()
+    torch.testing.assert_close(merged(x.new_ones(3, 32)), layer(x.new_ones(3, 32)), atol=1e-6, rtol=0)
+    plain = GPT(model.cfg)
+    plain.load_state_dict(merged_state_dict(model))  # strict: exactly a plain GPT's keys
+    with torch.no_grad():
+        torch.testing.assert_close(plain(ids)[0], model(ids)[0], atol=1e-5, rtol=0)
+
+
+# 3. DDP: two processes give the gradient of the whole batch
+
+def ddp_worker(rank, port, rank_batches, out_file):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    distributed = setup_distributed("cpu")
+    model = DistributedDataParallel(tiny_gpt())
+    loss, _ = forward_backward(model, rank_batches[rank], distributed.device, distributed.world_size)
+    if rank == 0:
+        torch.save({"loss": loss, "grads": {n: p.grad for n, p in model.module.named_parameters()}}, out_file)
+    teardown_distributed()
+
+
+def test_ddp_gradients_equal_one_process_on_the_concatenated_batch(tmp_path):
+    dataset = tiny_dataset([20, 35, 8, 50, 14, 27, 41, 9, 30])
+    examples = [dataset[i] for i in range(len(dataset))]
+    # Each rank: two micro-batches (gradient accumulation) with different numbers of target tokens.
+    rank_batches = [[collate(examples[0:2]), collate(examples[2:5])],
+                    [collate(examples[5:6]), collate(examples[6:9])]]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(ddp_worker, args=(port, rank_batches, tmp_path / "ddp.pt"), nprocs=2, join=True)
+    ddp = torch.load(tmp_path / "ddp.pt")
+
+    model = tiny_gpt()
+    _, loss = model(*collate(examples))  # the mean over every target token of both ranks
+    loss.backward()
+    assert ddp["loss"] == pytest.approx(loss.item(), abs=1e-5)
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(ddp["grads"][name], p.grad, atol=1e-5, rtol=0, msg=name)
+
+
+# 4. The scripts, end to end
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory):
+    """A fabricated codes folder and two steps of train_pretrain.py on it."""
+    root = tmp_path_factory.mktemp("training")
+    codes, out = make_codes_folder(root / "codes"), root / "pretrain"
+    result = run_script("train_pretrain.py", "--data", codes, "--out_dir", out, "--max_steps", 2,
+                        *TINY_GPT, *FAST)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return codes, out
+
+
+def test_pretrain_writes_checkpoints_log_and_samples_and_resumes(pretrained):
+    codes, out = pretrained
+    for name in ("last.pt", "model.pt", "log.csv", "samples/step000002.wav", "samples/reference.wav"):
+        assert (out / name).is_file(), name
+    model = torch.load(out / "model.pt", weights_only=True)  # inference file: plain data only
+    assert model["speaker_map"] == {"kal": 0, "slt": 1}
+    assert model["codes_info"]["codec_sha256"] == file_sha256(codes / "codec.pt")
+    assert all(v.dtype == torch.float16 for v in model["state_dict"].values())
+    GPT(GPTConfig(**model["config"])).load_state_dict(model["state_dict"])
+
+    result = run_script("train_pretrain.py", "--data", codes, "--out_dir", out, "--max_steps", 4, "--resume",
+                        *TINY_GPT, *FAST)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resumed at step 2" in result.stdout
+    assert torch.load(out / "last.pt", weights_only=False)["step"] == 4
+    log = (out / "log.csv").read_text().splitlines()
+    assert log[0].startswith("step,lr,loss,val_loss")
+    assert [line.split(",")[0] for line in log[1:]] == ["1", "2", "3", "4"]
+
+
+def test_missing_codes_is_one_line_error(tmp_path):
+    result = run_script("train_pretrain.py", "--data", tmp_path / "no_codes", "--device", "cpu")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "dataset/encode_corpus.py" in lines[0]
+
+
+def test_sft_with_lora_trains_the_update_and_saves_it_merged(pretrained, tmp_path):
+    codes, pretrain_out = pretrained
+    init = torch.load(pretrain_out / "model.pt", weights_only=True)
+    result = run_script("train_sft.py", "--init_from", pretrain_out / "model.pt", "--data", codes,
+                        "--lora_rank", 4, "--lora_alpha", 8, "--max_steps", 2, "--out_dir", tmp_path, *FAST)
+    assert result.returncode == 0, result.stderr[-3000:]
+    last = torch.load(tmp_path / "last.pt", weights_only=False)
+    merged = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert last["speaker_map"] == merged["speaker_map"] == init["speaker_map"]
+    assert merged["state_dict"].keys() == init["state_dict"].keys()
+    n_lora = 0
+    for key, pretrained_weight in init["state_dict"].items():
+        name = key.removesuffix(".weight")
+        if f"{name}.base.weight" in last["model"]:
+            n_lora += 1
+            base, a, b = (last["model"][f"{name}.{part}"] for part in ("base.weight", "lora_a", "lora_b"))
+            assert torch.equal(base, pretrained_weight.float())  # frozen
+            assert b.abs().sum() > 0  # trained
+            torch.testing.assert_close(merged["state_dict"][key], (base + 8 / 4 * b @ a).half())
+        else:  # embeddings, norms, head: frozen too
+            assert torch.equal(last["model"][key], pretrained_weight.float())
+            assert torch.equal(merged["state_dict"][key], pretrained_weight)
+    assert n_lora == 2 * 6
