@@ -17,7 +17,7 @@ listen to it), prints a table per speaker and saves everything in --out_dir/repo
                  histogram: the number of equally used codes that would carry the same information.
 - WER (--asr)    an independent recogniser (pocketsphinx, bundled US English model) transcribes the
                  original and the resynthesis. Its own errors on Festival's robotic voices are not small
-                 (about 0.08-0.14 on the originals), so the ratio WER(resynthesis) / WER(original) is the
+                 (0.13-0.22 on the demo originals), so the ratio WER(resynthesis) / WER(original) is the
                  number to watch: 1 means the codec lost no intelligibility the recogniser can detect.
 
 The reference is peak-normalised exactly as the codec normalises its input, so a level difference is
