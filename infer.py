@@ -6,4 +6,4 @@ Not built yet: this script arrives with the GPT and inference issues. Until then
 import sys
 
 if __name__ == "__main__":
-    sys.exit("infer.py: not built yet (the corpus and audio plumbing are; see README.md)")
+    sys.exit("infer.py: not built yet (see the Status section of README.md)")
