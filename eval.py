@@ -5,6 +5,9 @@ Evaluate the project's models with numbers a listener cares about, on audio the 
     python eval.py codec --asr                             # ... plus word error rates (pocketsphinx)
     python eval.py codec --codec out/codec/codec.pt --speakers slt --limit 20 --asr
     python eval.py codec --wav_dir my_recordings --out_dir out/eval_mine
+    python eval.py tts --out_dir out/eval_tts --asr --limit 40     # demo test split, every voice
+    python eval.py tts --sentences lines.txt --ref_dir originals --out_dir out/eval_lines --speaker slt --asr
+    python eval.py tts --out_dir out/eval_clone --clone --asr      # voices from prompts, not speaker tokens
 
 `codec` sends every utterance through encode -> decode, writes the resynthesis to --out_dir (so you can
 listen to it), prints a table per speaker and saves everything in --out_dir/report.json:
@@ -405,6 +408,144 @@ def evaluate_codec(args):
 
 
 # -----------------------------------------------------------------------------------------------------
+# eval.py tts
+
+
+def tts_jobs(args, tts):
+    """[(name, text, speaker or None, reference audio path or None)]: lines of --sentences (named 001,
+    002, ... with references of the same names in --ref_dir), or the demo test split of each voice."""
+    if args.sentences is not None:
+        try:
+            lines = args.sentences.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise CorpusError(f"cannot read {args.sentences}: {e}") from None
+        jobs = []
+        for i, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            ref = None
+            if args.ref_dir is not None:
+                ref = next((args.ref_dir / f"{i:03d}{ext}" for ext in AUDIO_EXTENSIONS
+                            if (args.ref_dir / f"{i:03d}{ext}").is_file()), None)
+            jobs.append((f"{i:03d}", line.strip(), args.speaker, ref))
+        if not jobs:
+            raise CorpusError(f"{args.sentences} has no sentences")
+        return jobs[: args.limit] if args.limit else jobs
+    speakers = [args.speaker] if args.speaker else tts.speakers
+    corpus = read_demo(DEMO_DIR, splits=[args.split], speakers=speakers)
+    jobs = []
+    for speaker in speakers:
+        utterances = [u for u in corpus if u.speaker == speaker][: args.limit]
+        jobs += [(f"{speaker}/{u.id}", u.text, speaker, u.audio_path) for u in utterances]
+    if not jobs:
+        raise CorpusError(f"no demo utterances of split {args.split!r} for {', '.join(speakers)}")
+    return jobs
+
+
+def evaluate_tts(args):
+    from infer import TTS, TTSError  # infer.py imports this file's neighbours, not the other way round
+
+    start_time = time.perf_counter()
+    if args.prompt_text and not args.prompt_wav:
+        sys.exit("error: --prompt_text goes with --prompt_wav")
+    if args.clone and (args.prompt_wav or args.sentences):
+        sys.exit("error: --clone takes each demo voice's prompt from the corpus: no --prompt_wav or --sentences")
+    device = pick_device(args.device)
+    try:
+        tts = TTS.load(args.checkpoint, args.codec, device)
+        jobs = tts_jobs(args, tts)
+        prompts = {}  # speaker (or None) -> prompt
+        if args.prompt_wav:
+            prompts[args.speaker] = tts.prompt(args.prompt_wav, args.prompt_text)
+        elif args.clone:  # a test utterance the run does not speak is each voice's prompt
+            pool_ = read_demo(DEMO_DIR, splits=[args.split], speakers=sorted({s for _, _, s, _ in jobs}))
+            for speaker in sorted({s for _, _, s, _ in jobs}):
+                prompt_utt = [u for u in pool_ if u.speaker == speaker][-1]
+                prompts[speaker] = tts.prompt(prompt_utt.audio_path, prompt_utt.text)
+                jobs = [j for j in jobs if j[3] != prompt_utt.audio_path]
+        for name, text, speaker, _ in jobs:  # every line checked before the long part starts
+            tts._parts(text, None if speaker in prompts else speaker, prompts.get(speaker), args.max_chars)
+    except (TTSError, CorpusError) as e:
+        sys.exit(f"error: {e}")
+    has_refs = any(ref is not None for *_, ref in jobs)
+    try:
+        pool = recognizer_pool(args.asr_workers) if args.asr else None
+    except ImportError as e:
+        sys.exit(f"error: --asr needs pocketsphinx: {e}")
+    if pool is not None:
+        torch.set_num_threads(max(1, available_cores() - args.asr_workers))
+    voice = "prompt " + str(args.prompt_wav) if args.prompt_wav else ("prompts from the test split"
+                                                                       if args.clone else "speaker tokens")
+    print(f"{len(jobs)} sentences; model {args.checkpoint or 'checkpoints/gpt.pt'}, voices by {voice}, on {device}")
+    records, pending = [], []
+    try:
+        for i, (name, text, speaker, ref) in enumerate(tqdm(jobs, desc="tts", unit="utt", dynamic_ncols=True)):
+            timer = time.perf_counter()
+            wav, sample_rate = tts(text, speaker=None if speaker in prompts else speaker,
+                                   prompt=prompts.get(speaker), temperature=args.temperature, top_k=args.top_k,
+                                   top_p=args.top_p, seed=args.seed + i, max_chars=args.max_chars)
+            seconds = time.perf_counter() - timer
+            out_path = args.out_dir / f"{name}.wav"
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            save_audio(out_path, wav, sample_rate)
+            record = dict(speaker=speaker or "prompt", name=name, text=text, file=str(out_path),
+                          seconds=len(wav) / sample_rate, compute_seconds=seconds,
+                          reference=None if ref is None else str(ref),
+                          reference_seconds=None if ref is None else audio_info(ref)[1] / audio_info(ref)[0])
+            records.append(record)
+            if pool is not None and normalize_for_wer(text):
+                pending.append((record, "heard", pool.submit(transcribe_file, out_path)))
+                if ref is not None:
+                    pending.append((record, "heard_original", pool.submit(transcribe_file, ref)))
+        for record, key, future in tqdm(pending, desc="asr", unit="wav", dynamic_ncols=True, disable=not pending):
+            record[key] = future.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+    def row(group):
+        audio = sum(r["seconds"] for r in group)
+        out = dict(utterances=len(group), seconds=audio,
+                   rtf=sum(r["compute_seconds"] for r in group) / audio if audio else None,
+                   mean_seconds=mean([r["seconds"] for r in group]),
+                   duration_ratio=mean([r["seconds"] / r["reference_seconds"] for r in group
+                                        if r["reference_seconds"]]),
+                   wer=None, wer_original=None, wer_ratio=None)
+        heard = [r for r in group if "heard" in r]
+        if heard:
+            out["wer"] = word_error_rate([r["text"] for r in heard], [r["heard"] for r in heard])
+        with_ref = [r for r in heard if "heard_original" in r]
+        if with_ref:
+            out["wer_original"] = word_error_rate([r["text"] for r in with_ref],
+                                                  [r["heard_original"] for r in with_ref])
+            out["wer"] = word_error_rate([r["text"] for r in with_ref], [r["heard"] for r in with_ref])
+            if out["wer_original"] > 0:
+                out["wer_ratio"] = out["wer"] / out["wer_original"]
+        return out
+
+    speakers = sorted({r["speaker"] for r in records})
+    metrics = {s: row([r for r in records if r["speaker"] == s]) for s in speakers}
+    metrics["all"] = row(records)
+    seconds_total = time.perf_counter() - start_time
+    write_json(args.out_dir / "report.json", dict(
+        command=shlex.join(["python"] + sys.argv), checkpoint=str(args.checkpoint), device=str(device),
+        voices=voice, sampling=dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                                    seed=args.seed), metrics=metrics, seconds_total=seconds_total,
+        utterances=records))
+    print(f"speech and report.json in {args.out_dir}; {seconds_total:.0f} s in all")
+    columns = [("voice", "name", ""), ("utts", "utterances", "d"), ("audio s", "seconds", ".0f"),
+               ("mean s", "mean_seconds", ".2f"), ("RTF", "rtf", ".3f")]
+    if has_refs:
+        columns.append(("dur/orig", "duration_ratio", ".2f"))
+    if args.asr:
+        columns.append(("WER", "wer", ".3f"))
+        if has_refs:
+            columns += [("WER orig", "wer_original", ".3f"), ("ratio", "wer_ratio", ".2f")]
+    rows = [dict(metrics[s], name=s) for s in speakers] if len(speakers) > 1 else []
+    print(format_table(rows + [dict(metrics["all"], name="all")], columns))
+
+
+# -----------------------------------------------------------------------------------------------------
 # Command line
 
 
@@ -432,6 +573,34 @@ def build_parser():
                        help="processes running the recogniser (each uses one core)")
     codec.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     codec.set_defaults(run=evaluate_codec)
+
+    tts = commands.add_parser("tts", help="speak sentences with the TTS GPT and measure them",
+                              description="Speak every sentence; real-time factor, durations and WER.")
+    tts.add_argument("--sentences", type=Path, default=None,
+                     help="a UTF-8 file, one sentence a line, spoken into OUT_DIR/001.wav, 002.wav, ... "
+                          "(default: the demo test split of each voice, beside its Festival originals)")
+    tts.add_argument("--ref_dir", type=Path, default=None,
+                     help="original recordings of --sentences under the same names (001.wav, ...)")
+    tts.add_argument("--out_dir", type=Path, required=True, help="speech and report.json go here")
+    tts.add_argument("--speaker", default=None, help="one voice of the model (default: every voice)")
+    tts.add_argument("--prompt_wav", type=Path, default=None, help="clone this voice instead")
+    tts.add_argument("--prompt_text", default=None, help="the transcript of --prompt_wav")
+    tts.add_argument("--clone", action="store_true",
+                     help="demo voices by a prompt (each voice's last test utterance) instead of their tokens")
+    tts.add_argument("--split", default="test", help="demo split to speak when there is no --sentences")
+    tts.add_argument("--limit", type=int, default=None, help="at most this many sentences per voice")
+    tts.add_argument("--checkpoint", type=Path, default=None, help="GPT model.pt (default: checkpoints/gpt.pt)")
+    tts.add_argument("--codec", type=Path, default=None, help="codec (default: the one the GPT names)")
+    tts.add_argument("--temperature", type=float, default=0.8)
+    tts.add_argument("--top_k", type=int, default=50)
+    tts.add_argument("--top_p", type=float, default=0.9)
+    tts.add_argument("--seed", type=int, default=0, help="sentence i samples with seed + i")
+    tts.add_argument("--max_chars", type=int, default=5000)
+    tts.add_argument("--asr", action="store_true", help="transcribe with pocketsphinx and report WER")
+    tts.add_argument("--asr_workers", type=int, default=1,
+                     help="processes running the recogniser (each uses one core)")
+    tts.add_argument("--device", default="cpu", help="cpu, cuda, auto, ...")
+    tts.set_defaults(run=evaluate_tts)
     return parser
 
 

@@ -1,9 +1,334 @@
 """
-Speak text with the trained TTS GPT and the speech codec.
+Speak text with the TTS GPT (model/gpt.py) and the speech codec (tokenizer/codec.py).
 
-Not built yet: this script arrives with the GPT and inference issues. Until then it says so and exits.
+    python infer.py --text "Hello there." --out out/hello.wav               # the shipped demo model
+    python infer.py --text "Hello there." --speaker slt --out out/slt.wav
+    python infer.py --text_file lines.txt --out_dir out/lines               # out/lines/001.wav, 002.wav, ...
+    python infer.py --text "Read this in my voice." --prompt_wav me.wav --prompt_text "What I say in me.wav."
+    python infer.py --text "A long story. In two sentences." --stream --out out/story.wav
+
+    from infer import TTS
+    tts = TTS.load()                                    # checkpoints/gpt.pt and the codec it was trained with
+    wav, sample_rate = tts("Hello there.", speaker="slt")
+    for chunk in tts.stream("Hello there."): ...        # float tensors, as the tokens arrive
+
+How a text is spoken:
+1. normalise it (tokenizer/text.py) and split it at sentence ends into parts short enough for the model;
+2. for each part, lay out [START] [speaker] text [SPEECH_START], or, to clone a voice, [START] prompt_text
+   text [SPEECH_START] prompt_codes (model/sequence.py), and let the GPT continue it with speech codes until
+   it predicts END. The number of codes is bounded by the text: END is forbidden below a minimum and
+   generation stops at a maximum, both from the speech-per-text rates the model saw in training;
+3. decode the codes with the codec, all at once or, streaming, in chunks as they arrive (StreamDecoder),
+   and join the parts with short pauses.
 """
+import argparse
+import math
+import re
 import sys
+import time
+from pathlib import Path
+
+import soundfile as sf
+import torch
+
+from dataset.audio import AudioError, audio_info, load_audio, save_audio
+from dataset.encode_corpus import file_sha256
+from model.sequence import TEXT_VOCAB_SIZE, build_example, encode_text
+from tokenizer.codec import Codec
+from tokenizer.text import normalize
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_GPT = ROOT / "checkpoints" / "gpt.pt"
+# Speech codes per byte of normalised text when a checkpoint does not record its own (older ones):
+# the 1st and 99th percentiles measured on the demo corpus.
+DEFAULT_SPEECH_PER_BYTE = (2.0, 6.0)
+MAX_PROMPT_SECONDS = 12.0  # a prompt's codes share max_seq_len with the text and the speech to come
+
+
+class TTSError(Exception):
+    """A problem with the input or the checkpoints, explained in one line."""
+
+
+def split_text(text, max_bytes):
+    """Normalised text -> parts of at most max_bytes UTF-8 bytes, cut at sentence ends where possible,
+    else at commas, else between words (a single word longer than max_bytes is cut as it is)."""
+    parts = []
+    for sentence in re.split(r"(?<=[.!?;:])\s+", text):
+        pieces = [sentence]
+        for separator in (r"(?<=,)\s+", r"\s+"):  # too long: cut finer, first at commas, then at spaces
+            pieces = [p for piece in pieces for p in
+                      ([piece] if len(piece.encode()) <= max_bytes else re.split(separator, piece))]
+        for piece in pieces:
+            while len(piece.encode()) > max_bytes:  # one enormous "word"
+                cut = len(piece.encode()[:max_bytes].decode(errors="ignore"))
+                parts.append(piece[:cut])
+                piece = piece[cut:]
+            # Pack pieces greedily into parts; the joining space counts too.
+            if parts and len(parts[-1].encode()) + 1 + len(piece.encode()) <= max_bytes and not \
+                    re.search(r"[.!?;:]$", parts[-1]):
+                parts[-1] += " " + piece
+            elif piece:
+                parts.append(piece)
+    return parts
+
+
+class StreamDecoder:
+    """
+    Codes arriving one at a time -> waveform chunks, each ready as soon as enough codes have arrived.
+
+    The codec's decoder is not causal: the samples of frame n depend on codes n - R .. n + R (R ≈ 29: seven
+    ConvNeXt layers of kernel 7 and the input conv see 3 frames each way, the inverse STFT 2 more). So each
+    chunk is decoded with `context` codes before it and `lookahead` codes after it, and only its own frames
+    are kept. With context and lookahead ≥ R every sample equals the all-at-once decoding; smaller values
+    trade a little accuracy for less delay. Where two chunks meet, `crossfade` frames are decoded by both
+    and blended linearly, so the small disagreement a short lookahead leaves can never make a click.
+    """
+
+    def __init__(self, codec, chunk=10, lookahead=8, context=32, crossfade=1):
+        self.codec, self.chunk, self.lookahead = codec, chunk, lookahead
+        self.context, self.fade = context, crossfade * codec.hop_length
+        self.codes, self.done = [], 0  # codes so far; frames whose samples are out (or in the tail)
+        self.tail = None  # the last `fade` samples of the previous chunk, still to be blended
+
+    def _decode(self, end, final):
+        start = max(0, self.done - self.context)
+        wav = self.codec.decode(torch.tensor(self.codes[start:], dtype=torch.long)).cpu()
+        hop = self.codec.hop_length
+        first = (self.done - start) * hop  # where this chunk's own samples begin in wav
+        piece = wav[first - (self.fade if self.tail is not None else 0): (end - start) * hop]
+        if self.tail is not None:  # blend the overlap: the old chunk fades out as the new one fades in
+            ramp = torch.linspace(0, 1, self.fade + 2)[1:-1]
+            piece = torch.cat([self.tail * (1 - ramp) + piece[:self.fade] * ramp, piece[self.fade:]])
+        self.done = end
+        if final or len(piece) <= self.fade:
+            self.tail = None
+            return piece
+        self.tail = piece[-self.fade:] if self.fade else None
+        return piece[:len(piece) - self.fade] if self.fade else piece
+
+    def push(self, code):
+        """Add one code; returns the samples that became ready (a possibly empty tensor)."""
+        self.codes.append(int(code))
+        ready = len(self.codes) - self.lookahead
+        if ready - self.done >= self.chunk:
+            return self._decode(ready, final=False)
+        return torch.zeros(0)
+
+    def flush(self):
+        """All remaining samples: call once, after the last code."""
+        if len(self.codes) == self.done and self.tail is None:
+            return torch.zeros(0)
+        if len(self.codes) == self.done:
+            tail, self.tail = self.tail, None
+            return tail
+        return self._decode(len(self.codes), final=True)
+
+
+class TTS:
+    """A GPT and the codec its training codes came from, and everything needed to speak with them."""
+
+    def __init__(self, model, codec, speaker_map, speech_per_byte=DEFAULT_SPEECH_PER_BYTE):
+        self.model, self.codec = model.eval(), codec.eval()
+        self.speaker_map, self.speech_per_byte = speaker_map, tuple(speech_per_byte)
+        self.sample_rate = codec.sample_rate
+        self.device = codec.codebook_device
+
+    @classmethod
+    def load(cls, checkpoint=None, codec=None, device="cpu"):
+        """checkpoint: a model.pt of train_pretrain.py / train_sft.py (default: the shipped one);
+        codec: the codec file (default: the one the model's training codes name, checked by hash)."""
+        from train_common import load_gpt  # here: train_common pulls in the training machinery
+
+        checkpoint = Path(checkpoint or DEFAULT_GPT)
+        try:
+            model, saved = load_gpt(checkpoint)
+        except SystemExit as e:
+            raise TTSError(str(e).removeprefix("error: ")) from None
+        info = saved["codes_info"]
+        codec_path = Path(codec) if codec else Path(info.get("codec", ""))
+        if not codec_path.is_absolute() and not codec_path.is_file():
+            codec_path = ROOT / codec_path
+        if not codec_path.is_file():
+            raise TTSError(f"no codec at {codec_path} (the model was trained on codes of "
+                           f"{info.get('codec', '?')}; pass --codec)")
+        if file_sha256(codec_path) != info.get("codec_sha256"):
+            raise TTSError(f"{codec_path} is not the codec {checkpoint} was trained with (sha256 differs): "
+                           f"its codes would decode to noise")
+        try:
+            codec = Codec.load(codec_path, device)
+        except (ValueError, RuntimeError) as e:
+            raise TTSError(str(e)) from None
+        return cls(model.to(device), codec, saved["speaker_map"],
+                   saved.get("speech_per_byte", DEFAULT_SPEECH_PER_BYTE))
+
+    @property
+    def speakers(self):
+        return list(self.speaker_map)
+
+    def prompt(self, wav_path, text):
+        """(prompt text ids, prompt codes) for cloning the voice of wav_path, whose transcript is text."""
+        if not text or not normalize(text):
+            raise TTSError("a voice prompt needs its transcript: pass --prompt_text with what is said in it")
+        try:
+            file_rate, n_samples = audio_info(wav_path)  # the length first: a long file is never loaded
+            seconds = n_samples / file_rate
+            wav = load_audio(wav_path, self.sample_rate) if seconds <= MAX_PROMPT_SECONDS else None
+        except AudioError as e:
+            raise TTSError(f"prompt: {e}") from None
+        if seconds > MAX_PROMPT_SECONDS:
+            raise TTSError(f"prompt {wav_path} is {seconds:.1f} s long; give a clip of 2 to "
+                           f"{MAX_PROMPT_SECONDS:g} s with its transcript")
+        if seconds < 0.5 or wav.abs().max() < 1e-3:
+            raise TTSError(f"prompt {wav_path} is {'silent' if seconds >= 0.5 else 'shorter than 0.5 s'}: "
+                           f"a voice prompt must hold speech")
+        return encode_text(text), self.codec.encode(wav.to(self.device)).tolist()
+
+    def _parts(self, text, speaker, prompt, max_chars):
+        """(prefix ids (1, T0) per part, the parts' texts) for a text, checked."""
+        if speaker is not None and prompt is not None:
+            raise TTSError("give a speaker or a voice prompt, not both (the model learned them apart)")
+        if speaker is None and prompt is None:
+            speaker = self.speakers[0]
+        if speaker is not None and speaker not in self.speaker_map:
+            raise TTSError(f"unknown speaker {speaker!r}; this model knows {', '.join(self.speakers)}")
+        if len(text) > max_chars:
+            raise TTSError(f"text of {len(text):,} characters is longer than {max_chars:,}: split it "
+                           f"(--text_file speaks one line per file) or raise --max_chars")
+        spoken = normalize(text)
+        if not re.search(r"\w", spoken):
+            raise TTSError("nothing to say: the text has no words once normalised")
+        prompt_text, prompt_codes = prompt or ([], [])
+        # Room for the text once the prompt and the longest speech it may need are in max_seq_len.
+        room = self.model.cfg.max_seq_len - 3 - len(prompt_text) - len(prompt_codes)
+        max_bytes = min(200, int(room / (1 + 1.5 * self.speech_per_byte[1])))
+        if max_bytes < 20:
+            raise TTSError("the voice prompt leaves no room for text: use a shorter prompt")
+        prefixes, parts = [], split_text(spoken, max_bytes)
+        for part in parts:
+            ids, _ = build_example(encode_text(part), [], TEXT_VOCAB_SIZE,
+                                   speaker=None if speaker is None else self.speaker_map[speaker],
+                                   prompt_text_ids=prompt_text, prompt_codes=prompt_codes,
+                                   speech_vocab_size=self.codec.codebook_size)
+            prefixes.append(ids[None].to(self.device))
+        return prefixes, parts
+
+    def _codes(self, prefix, part, temperature, top_k, top_p, ras, seed):
+        """Speech codes of one part, yielded as they are sampled."""
+        n_bytes = len(encode_text(part))
+        low, high = self.speech_per_byte
+        generator = torch.Generator(self.device).manual_seed(seed)
+        yield from self.model.generate_stream(
+            prefix, max_new_tokens=math.ceil(1.5 * high * n_bytes) + 10,
+            min_new_tokens=int(0.75 * low * n_bytes), temperature=temperature, top_k=top_k, top_p=top_p,
+            ras_window=10 if ras else 0, generator=generator)
+
+    def stream(self, text, speaker=None, prompt=None, temperature=0.8, top_k=50, top_p=0.9, ras=True, seed=0,
+               pause=0.25, max_chars=5000, lookahead=8, chunk=10):
+        """Yield float tensors of samples as soon as they are decoded. prompt: a tts.prompt(...) result.
+        The same seed speaks the same codes as __call__."""
+        prefixes, parts = self._parts(text, speaker, prompt, max_chars)
+        for i, (prefix, part) in enumerate(zip(prefixes, parts)):
+            if i:
+                yield torch.zeros(int(pause * self.sample_rate))
+            decoder = StreamDecoder(self.codec, chunk=chunk, lookahead=lookahead)
+            for code in self._codes(prefix, part, temperature, top_k, top_p, ras, seed + i):
+                samples = decoder.push(code)
+                if len(samples):
+                    yield samples
+            yield decoder.flush()
+
+    def __call__(self, text, speaker=None, prompt=None, temperature=0.8, top_k=50, top_p=0.9, ras=True, seed=0,
+                 pause=0.25, max_chars=5000):
+        """-> (waveform (T,) float tensor, sample rate)."""
+        prefixes, parts = self._parts(text, speaker, prompt, max_chars)
+        pieces = []
+        for i, (prefix, part) in enumerate(zip(prefixes, parts)):
+            codes = torch.tensor(list(self._codes(prefix, part, temperature, top_k, top_p, ras, seed + i)),
+                                 dtype=torch.long)
+            if i:
+                pieces.append(torch.zeros(int(pause * self.sample_rate)))
+            pieces.append(self.codec.decode(codes).cpu() if len(codes) else torch.zeros(0))
+        return torch.cat(pieces), self.sample_rate
+
+
+def write_stream(path, chunks, sample_rate):
+    """Write chunks to path as they come (to a temp file, renamed at the end, so an interrupted run never
+    leaves a partial file that looks complete). Returns (seconds to the first audio, samples written)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    start, first, total = time.perf_counter(), None, 0
+    try:
+        with sf.SoundFile(str(tmp), "w", sample_rate, 1, subtype="PCM_16") as f:
+            for chunk in chunks:
+                if len(chunk):
+                    f.write(chunk.clamp(-1, 1).numpy())
+                    total += len(chunk)
+                    first = first if first is not None else time.perf_counter() - start
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return first, total
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--text", help="what to say")
+    what.add_argument("--text_file", type=Path, help="a UTF-8 file: one utterance per line, numbered wavs")
+    parser.add_argument("--out", type=Path, default=Path("out/tts.wav"), help="output wav for --text")
+    parser.add_argument("--out_dir", type=Path, default=Path("out/tts"), help="output folder for --text_file")
+    parser.add_argument("--speaker", default=None, help="a voice the model trained on (default: its first)")
+    parser.add_argument("--prompt_wav", type=Path, default=None, help="clone this voice (2-12 s of speech)")
+    parser.add_argument("--prompt_text", default=None, help="the transcript of --prompt_wav")
+    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--top_k", type=int, default=50)
+    parser.add_argument("--top_p", type=float, default=0.9)
+    parser.add_argument("--no_ras", action="store_true", help="turn off repetition-aware sampling")
+    parser.add_argument("--stream", action="store_true", help="decode and write audio as tokens arrive")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max_chars", type=int, default=5000, help="longest text accepted")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_GPT, help="GPT model.pt")
+    parser.add_argument("--codec", type=Path, default=None, help="codec (default: the one the GPT names)")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    torch.manual_seed(args.seed)
+    try:
+        if args.prompt_text and not args.prompt_wav:
+            raise TTSError("--prompt_text goes with --prompt_wav (the recording it transcribes)")
+        if args.text_file is not None:
+            try:
+                lines = [line.strip() for line in args.text_file.read_text(encoding="utf-8").splitlines()]
+            except (OSError, UnicodeDecodeError) as e:
+                raise TTSError(f"cannot read {args.text_file}: {e}") from None
+            jobs = [(text, args.out_dir / f"{i:03d}.wav") for i, text in enumerate(lines, 1) if text]
+            if not jobs:
+                raise TTSError(f"{args.text_file} has no text")
+        else:
+            jobs = [(args.text, args.out)]
+        tts = TTS.load(args.checkpoint, args.codec, args.device)
+        prompt = tts.prompt(args.prompt_wav, args.prompt_text) if args.prompt_wav else None
+        options = dict(speaker=args.speaker, prompt=prompt, temperature=args.temperature, top_k=args.top_k,
+                       top_p=args.top_p, ras=not args.no_ras, seed=args.seed, max_chars=args.max_chars)
+        for text, out in jobs:
+            tts._parts(text, args.speaker, prompt, args.max_chars)  # check every line before speaking any
+        for text, out in jobs:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            start = time.perf_counter()
+            if args.stream:
+                first, n = write_stream(out, tts.stream(text, **options), tts.sample_rate)
+                note = f", first audio after {1000 * first:.0f} ms" if first is not None else ""
+            else:
+                wav, _ = tts(text, **options)
+                save_audio(out, wav, tts.sample_rate)
+                n, note = len(wav), ""
+            seconds = time.perf_counter() - start
+            audio_seconds = n / tts.sample_rate
+            rtf = seconds / audio_seconds if audio_seconds else float("inf")
+            print(f"{out}: {audio_seconds:.2f} s of audio in {seconds:.2f} s, real-time factor {rtf:.3f}{note}")
+    except (TTSError, OSError) as e:
+        sys.exit(f"error: {e}")
+
 
 if __name__ == "__main__":
-    sys.exit("infer.py: not built yet (see the Status section of README.md)")
+    main()

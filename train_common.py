@@ -266,7 +266,11 @@ def load_gpt(path):
 def save_gpt(model, optimizer, step, train_set, args):
     """last.pt: everything --resume needs. model.pt: the inference weights (LoRA merged in) in half
     precision, with the config, the speaker map and the codes' info.json (which codec to decode with)."""
-    shared = {"config": asdict(model.cfg), "speaker_map": train_set.speaker_map, "codes_info": train_set.info}
+    # How many speech codes a byte of text took in training (1st and 99th percentiles): infer.py bounds
+    # the length of what it generates with them.
+    rates = np.array([row["length"] / max(1, len(text)) for row, text in zip(train_set.rows, train_set.text_ids)])
+    shared = {"config": asdict(model.cfg), "speaker_map": train_set.speaker_map, "codes_info": train_set.info,
+              "speech_per_byte": [float(np.percentile(rates, 1)), float(np.percentile(rates, 99))]}
     atomic_save({**shared, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                  "rng": rng_state(), "args": vars(args)}, args.out_dir / "last.pt")
     weights = {k: v.half() if v.is_floating_point() else v for k, v in merged_state_dict(model).items()}

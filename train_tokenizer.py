@@ -55,6 +55,7 @@ parser.add_argument("--mpd_channels", default=None,
                     help="multi-period discriminator widths; default 16,64,256,512 on GPU, 16,32,64,128 on CPU")
 parser.add_argument("--seed", type=int, default=1337)
 parser.add_argument("--codebook_size", type=int, default=CodecConfig.codebook_size)
+parser.add_argument("--encoder_channels", type=int, default=CodecConfig.encoder_channels)
 parser.add_argument("--decoder_dim", type=int, default=CodecConfig.decoder_dim)
 parser.add_argument("--decoder_layers", type=int, default=CodecConfig.decoder_layers)
 args = parser.parse_args()
@@ -107,7 +108,8 @@ class RandomClips(torch.utils.data.Dataset):
         return wav[start: start + self.n_samples]
 
 
-config = CodecConfig(codebook_size=args.codebook_size, decoder_dim=args.decoder_dim,
+config = CodecConfig(codebook_size=args.codebook_size, encoder_channels=args.encoder_channels,
+                     decoder_dim=args.decoder_dim,
                      decoder_intermediate=3 * args.decoder_dim, decoder_layers=args.decoder_layers)
 clip_samples = round(args.segment_seconds * config.sample_rate / config.hop_length) * config.hop_length
 workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)

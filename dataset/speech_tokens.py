@@ -10,7 +10,9 @@ the layout of model/sequence.py, and a sampler that batches utterances of simila
 
 Voice prompts: with probability prompt_prob an example starts with another utterance of the same speaker
 (its text and codes, no loss on them), so the model learns to continue a voice it is shown; inference can
-then clone a voice it never trained on. Which examples get which prompt is decided with the batches, so
+then clone a voice it never trained on. A prompted example has no speaker token: the voice comes from the
+speaker token or from the prompt, never both, so the model must learn to read the voice off the prompt,
+and a voice that has no token at all is laid out exactly as in training. Which examples get which prompt is decided with the batches, so
 that batch lengths count the prompt too.
 """
 import itertools
@@ -86,7 +88,7 @@ class SpeechTokens(torch.utils.data.Dataset):
         """Tokens in example `index` with voice prompt `prompt` (an index or None)."""
         if prompt is None:
             return self.lengths[index]
-        return self.lengths[index] + len(self.text_ids[prompt]) + self.rows[prompt]["length"]
+        return self.lengths[index] - 1 + len(self.text_ids[prompt]) + self.rows[prompt]["length"]
 
     def draw_prompt(self, index, rng):
         """With probability prompt_prob, another utterance of the same speaker as voice prompt for
@@ -107,8 +109,8 @@ class SpeechTokens(torch.utils.data.Dataset):
         index, prompt = item if isinstance(item, tuple) else (item, None)
         prompt_text, prompt_codes = (None, None) if prompt is None else (self.text_ids[prompt],
                                                                            self.speech_codes(prompt))
-        return build_example(self.text_ids[index], self.speech_codes(index), TEXT_VOCAB_SIZE,
-                             speaker=self.speaker_map[self.rows[index]["speaker"]],
+        speaker = self.speaker_map[self.rows[index]["speaker"]] if prompt is None else None
+        return build_example(self.text_ids[index], self.speech_codes(index), TEXT_VOCAB_SIZE, speaker=speaker,
                              prompt_text_ids=prompt_text, prompt_codes=prompt_codes,
                              speech_vocab_size=self.speech_vocab_size)
 

@@ -188,6 +188,18 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
     return int(torch.multinomial(logits.softmax(-1), 1, generator=generator))
 
 
+def repetition_aware(logits, code, recent, max_repeats, temperature=1.0, generator=None):
+    """Repetition-aware sampling (CosyVoice 2): `code`, sampled from logits (V,), stands unless it already
+    occurs max_repeats times in `recent` (the last few codes); then a code is drawn again from the whole
+    distribution (no top-k / top-p) without it, because a code the nucleus keeps choosing is how a model
+    falls into a loop it cannot leave."""
+    if recent.count(code) < max_repeats:
+        return code
+    logits = logits.clone()
+    logits[code] = float("-inf")
+    return sample_next(logits, temperature, generator=generator)
+
+
 class GPT(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -251,31 +263,42 @@ class GPT(nn.Module):
         return logits, loss
 
     @torch.no_grad()
-    def generate(self, prefix_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
-                 min_new_tokens=0, generator=None):
+    def generate(self, prefix_ids, max_new_tokens, **sampling):
         """prefix_ids (1, T0), usually [START] [speaker?] text [SPEECH_START] -> speech codes (N,) without
-        END. The prefix runs once to fill the KV cache, then each new code is one single-token step. END
-        is forbidden for the first min_new_tokens codes; generation stops at END, at max_new_tokens, or
-        when the sequence reaches max_seq_len. Call model.eval() first if the model has dropout."""
+        END; the keyword arguments are generate_stream's."""
+        codes = list(self.generate_stream(prefix_ids, max_new_tokens, **sampling))
+        return torch.tensor(codes, dtype=torch.long, device=prefix_ids.device)
+
+    @torch.no_grad()
+    def generate_stream(self, prefix_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
+                        min_new_tokens=0, ras_window=0, ras_max_repeats=2, generator=None):
+        """Yield speech codes (ints) one at a time as they are sampled, for prefix_ids (1, T0).
+
+        The prefix runs once to fill the KV cache, then each new code is one single-token step. END is
+        forbidden for the first min_new_tokens codes; generation stops at END, at max_new_tokens, or when
+        the sequence reaches max_seq_len. ras_window > 0 turns on repetition_aware sampling over the last
+        ras_window codes. Call model.eval() first if the model has dropout."""
         if prefix_ids.shape[0] != 1:
             raise ValueError("generate takes one prefix, shape (1, T0)")
         # The last code is never fed back, so the prefix plus all but one new code must fit.
         max_new_tokens = min(max_new_tokens, self.cfg.max_seq_len - prefix_ids.shape[1] + 1)
         kv_cache = KVCache(self.cfg.n_layer)
         logits, _ = self(prefix_ids, kv_cache=kv_cache)  # (1, T0, V)
-        codes = []
+        recent = []  # the last ras_window codes
         for step in range(max_new_tokens):
             next_logits = logits[0, -1].float().clone()  # (V,)
             if step < min_new_tokens:
                 next_logits[self.end_token] = float("-inf")
             code = sample_next(next_logits, temperature, top_k, top_p, generator)
+            if ras_window and code != self.end_token:
+                code = repetition_aware(next_logits, code, recent, ras_max_repeats, temperature, generator)
             if code == self.end_token:
-                break
-            codes.append(code)
+                return
+            yield code
+            recent = (recent + [code])[-ras_window:] if ras_window else recent
             if step + 1 < max_new_tokens:
                 next_id = torch.tensor([[self.cfg.text_vocab_size + code]], device=prefix_ids.device)
                 logits, _ = self(next_id, kv_cache=kv_cache)  # (1, 1, V)
-        return torch.tensor(codes, dtype=torch.long, device=prefix_ids.device)
 
     def configure_optimizers(self, weight_decay, lr, betas, device_type):
         """AdamW with weight decay on matrices and embeddings only. Norm gains set scales, and pulling

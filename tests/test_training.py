@@ -19,7 +19,7 @@ from dataset.encode_corpus import file_sha256
 from dataset.speech_tokens import LengthBucketSampler, SpeechTokens, extend_speaker_map
 from model.gpt import GPT, GPTConfig
 from model.lora import LoRALinear, add_lora, merged_state_dict
-from model.sequence import IGNORE, SPEECH_START, START, TEXT_VOCAB_SIZE, collate, encode_text, speaker_id
+from model.sequence import IGNORE, SPEECH_START, START, TEXT_VOCAB_SIZE, collate, encode_text
 from tokenizer.codec import Codec, CodecConfig
 from train_common import cosine_lr, forward_backward, setup_distributed, teardown_distributed
 
@@ -136,8 +136,8 @@ def test_voice_prompts_are_same_speaker_utterances_without_loss():
         assert prompt != index and prompt_row["speaker"] == row["speaker"]
         ids, targets = dataset[(index, prompt)]
         codes, prompt_codes = dataset.speech_codes(index), dataset.speech_codes(prompt)
-        assert ids.tolist() == [START, speaker_id(dataset.speaker_map[row["speaker"]]),
-                                *encode_text(prompt_row["text"]), *encode_text(row["text"]), SPEECH_START,
+        # No speaker token: the prompt alone carries the voice.
+        assert ids.tolist() == [START, *encode_text(prompt_row["text"]), *encode_text(row["text"]), SPEECH_START,
                                 *(TEXT_VOCAB_SIZE + c for c in prompt_codes + codes)]
         learned = len(ids) - len(codes) - 1  # the last prompt code: it predicts the first code to learn
         assert (targets[:learned] == IGNORE).all()  # text, prompt text and prompt codes: no loss

@@ -39,12 +39,15 @@ DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "code
 class CodecConfig:
     sample_rate: int = 16_000
     encoder_strides: tuple = (2, 4, 5, 8)  # their product is the hop: 320 samples -> 50 tokens/s
-    encoder_channels: int = 32  # after the first conv; doubled at every downsampling
+    # After the first conv; doubled at every downsampling. The encoder's first stages run at the full
+    # sample rate and dominate the cost of a training step and of encoding: 16 channels instead of 32
+    # measured 0.36 s instead of 0.9 s per 8 x 1 s step on 2 CPU cores, and encodes ~100x real time.
+    encoder_channels: int = 16
     encoder_max_channels: int = 256
     codebook_size: int = 1024
     codebook_dim: int = 64
-    decoder_dim: int = 320
-    decoder_intermediate: int = 960
+    decoder_dim: int = 384
+    decoder_intermediate: int = 1152
     decoder_layers: int = 8
     ema_decay: float = 0.99
 

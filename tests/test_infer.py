@@ -1,0 +1,304 @@
+"""Tests for infer.py: repetition-aware sampling, length bounds, text splitting, streaming against
+all-at-once decoding, and the command line's answers to bad input (one line, no partial files)."""
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import infer
+from dataset.audio import load_audio
+from dataset.encode_corpus import file_sha256
+from infer import TTS, StreamDecoder, TTSError, split_text
+from model.gpt import GPT, GPTConfig, repetition_aware
+from model.sequence import encode_text
+from tokenizer.codec import Codec, CodecConfig
+from tokenizer.text import normalize
+
+CODES = 64
+RATES = (2.0, 4.0)  # speech codes per text byte recorded in the tiny checkpoint
+
+
+def tiny_codec():
+    torch.manual_seed(0)
+    codec = Codec(CodecConfig(codebook_size=CODES, codebook_dim=8, encoder_channels=4, encoder_max_channels=16,
+                              decoder_dim=32, decoder_intermediate=64, decoder_layers=2))
+    codec.quantizer.initialized.fill_(True)
+    return codec.eval()
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tts")
+    tiny_codec().save(folder / "codec.pt")
+    torch.manual_seed(0)
+    config = GPTConfig(speech_vocab_size=CODES, n_layer=2, n_head=2, n_kv_head=1, d_model=32, max_seq_len=512)
+    model = GPT(config)
+    torch.save({"config": asdict(config), "speaker_map": {"kal": 0, "slt": 1},
+                "codes_info": {"codec": str(folder / "codec.pt"), "codec_sha256": file_sha256(folder / "codec.pt"),
+                               "codebook_size": CODES},
+                "speech_per_byte": list(RATES),
+                "state_dict": {k: v.half() for k, v in model.state_dict().items()}}, folder / "gpt.pt")
+    return folder / "gpt.pt"
+
+
+@pytest.fixture(scope="module")
+def tts(checkpoint):
+    return TTS.load(checkpoint)
+
+
+class FixedLogits(GPT):
+    """A GPT whose every position predicts the same logits: sampling behaviour made visible."""
+
+    def __init__(self, logits):
+        super().__init__(GPTConfig(speech_vocab_size=CODES, n_layer=1, n_head=1, n_kv_head=1, d_model=8,
+                                   max_seq_len=512))
+        self.fixed = logits
+
+    def forward(self, ids, targets=None, kv_cache=None):
+        return self.fixed.expand(ids.shape[0], ids.shape[1], -1), None
+
+
+def favouring(code, end=-10.0):
+    logits = torch.zeros(CODES + 1)
+    logits[code], logits[CODES] = 10.0, end
+    return logits
+
+
+# -----------------------------------------------------------------------------------------------------
+# Sampling and lengths
+
+
+def test_repetition_aware_sampling_rejects_a_repeated_code():
+    logits = favouring(5)
+    for seed in range(20):
+        generator = torch.Generator().manual_seed(seed)
+        assert repetition_aware(logits, 5, [5, 1, 5], max_repeats=2, generator=generator) not in (5,)
+        assert repetition_aware(logits, 5, [1, 5, 2], max_repeats=2, generator=generator) == 5
+
+
+def test_generation_with_ras_leaves_no_loop():
+    model = FixedLogits(favouring(5))
+    prefix = torch.tensor([[256, 1, 2, 257]])
+    plain = model.generate(prefix, max_new_tokens=60, top_k=1).tolist()
+    assert plain == [5] * 60  # the loop RAS is there to break
+    codes = model.generate(prefix, max_new_tokens=60, top_k=1, ras_window=10, ras_max_repeats=2,
+                           generator=torch.Generator().manual_seed(0)).tolist()
+    assert len(codes) == 60
+    for i, code in enumerate(codes):
+        assert codes[max(0, i - 10): i].count(code) < 2
+    assert codes.count(5) >= 10  # the favourite still wins whenever the window allows it
+
+
+def test_speech_length_is_bounded_by_the_text(tts):
+    text = "hello world."
+    n_bytes = len(encode_text(text))
+    low, high = int(0.75 * RATES[0] * n_bytes), int(np.ceil(1.5 * RATES[1] * n_bytes)) + 10
+    hop = tts.codec.hop_length
+    model = tts.model
+    try:
+        tts.model = FixedLogits(favouring(CODES, end=20.0))  # END is by far the likeliest, always
+        wav, _ = tts(text, top_k=1)
+        assert len(wav) == low * hop
+        tts.model = FixedLogits(favouring(3, end=-float("inf")))  # END never comes
+        wav, _ = tts(text)
+        assert len(wav) == high * hop
+    finally:
+        tts.model = model
+
+
+# -----------------------------------------------------------------------------------------------------
+# Long text
+
+
+def test_split_text_keeps_every_word_and_respects_the_limit():
+    text = normalize("First sentence here. " * 30 + "A very long sentence, with commas, " * 12 + "word " * 80
+                     + "x" * 300 + ". The end!")
+    parts = split_text(text, max_bytes=100)
+    assert all(len(part.encode()) <= 100 for part in parts)
+    assert "".join(" ".join(parts).split()) == "".join(text.split())  # nothing lost, nothing added
+    assert parts[0] == "first sentence here."  # cut at sentence ends when they exist
+    assert split_text("short one.", 100) == ["short one."]
+
+
+def test_long_text_is_split_and_every_part_is_spoken(tts, monkeypatch):
+    spoken = []
+    original = GPT.generate_stream
+
+    def recording(self, prefix, *args, **kwargs):
+        spoken.append(prefix)
+        return original(self, prefix, *args, **kwargs)
+
+    monkeypatch.setattr(GPT, "generate_stream", recording)
+    text = " ".join(f"This is sentence number {i}, and it goes on for a while to be long." for i in range(12))
+    prefixes, parts = tts._parts(text, None, None, 5000)
+    assert len(parts) > 3
+    spoken.clear()
+    wav, sample_rate = tts(text, top_k=5)
+    assert len(spoken) == len(parts)
+    for prefix, part in zip(spoken, parts):
+        assert bytes(t for t in prefix[0].tolist() if t < 256).decode() == part  # each part, in order
+    assert len(wav) > (len(parts) - 1) * 0.25 * sample_rate
+
+
+# -----------------------------------------------------------------------------------------------------
+# Streaming
+
+
+def test_stream_decoder_equals_decoding_at_once_with_full_context():
+    codec = tiny_codec()
+    codes = torch.randint(0, CODES, (137,), generator=torch.Generator().manual_seed(1))
+    full = codec.decode(codes)
+    # Two ConvNeXt layers: the receptive field is 3 + 2 x 3 + 2 = 11 frames each way.
+    for chunk, crossfade in [(1, 1), (7, 1), (10, 2), (50, 0)]:
+        decoder = StreamDecoder(codec, chunk=chunk, lookahead=12, context=12, crossfade=crossfade)
+        pieces = [decoder.push(c) for c in codes.tolist()] + [decoder.flush()]
+        assert sum(len(p) for p in pieces[:-1]) > 0  # audio came out before the last code
+        assert torch.allclose(torch.cat(pieces), full, atol=1e-5)
+
+
+def test_stream_decoder_with_short_lookahead_on_real_speech():
+    codec = Codec.load()
+    codes = codec.encode(load_audio("dataset/demo/audio/slt/slt_0001.ogg"))
+    full = codec.decode(codes)
+    decoder = StreamDecoder(codec)  # the defaults infer.py streams with
+    streamed = torch.cat([decoder.push(c) for c in codes.tolist()] + [decoder.flush()])
+    assert len(streamed) == len(full)
+    snr = 10 * torch.log10(full.pow(2).sum() / (streamed - full).pow(2).sum())
+    assert snr > 40  # measured ~63 dB: the difference is far below hearing
+
+
+def test_streaming_speaks_what_the_whole_call_speaks(tts):
+    text = "One sentence here. And another one there."
+    whole, _ = tts(text, seed=3)
+    streamed = torch.cat(list(tts.stream(text, seed=3, lookahead=12)))
+    assert len(streamed) == len(whole)
+    assert torch.allclose(streamed, whole, atol=1e-4)
+
+
+# -----------------------------------------------------------------------------------------------------
+# The command line and bad input
+
+
+def run(argv, checkpoint):
+    """infer.main's exit message, or None when it finished."""
+    try:
+        infer.main(["--checkpoint", str(checkpoint), *argv])
+    except SystemExit as e:
+        return str(e.code)
+    return None
+
+
+def write(path, samples, rate):
+    sf.write(str(path), samples, rate)
+    return path
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", "nothing to say"),
+    ("   \t  ", "nothing to say"),
+    ("🙂🎉👍", "nothing to say"),
+    ("word " * 2000, "longer than 5,000"),
+])
+def test_bad_text_is_a_one_line_error_and_no_file(checkpoint, tmp_path, text, expected):
+    out = tmp_path / "x.wav"
+    message = run(["--text", text, "--out", str(out)], checkpoint)
+    assert message.startswith("error:") and expected in message and "\n" not in message
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_control_characters_and_missing_folders_are_handled(checkpoint, tmp_path):
+    out = tmp_path / "new" / "deeper" / "x.wav"
+    assert run(["--text", "Hello\x00 there\x1b[31m, friend\x07.", "--out", str(out)], checkpoint) is None
+    assert sf.info(str(out)).frames > 0
+    assert [p.name for p in out.parent.iterdir()] == ["x.wav"]  # no temp file left beside it
+
+
+def test_text_file_writes_numbered_wavs(checkpoint, tmp_path):
+    lines = tmp_path / "lines.txt"
+    lines.write_text("First line.\n\nThird line!\n", encoding="utf-8")
+    assert run(["--text_file", str(lines), "--out_dir", str(tmp_path / "o"), "--stream"], checkpoint) is None
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["001.wav", "003.wav"]
+
+
+def test_prompt_errors(checkpoint, tmp_path):
+    rate = 16000
+    speech = 0.3 * np.sin(np.linspace(0, 2000, 3 * rate)).astype(np.float32)
+    silent = write(tmp_path / "silent.wav", np.zeros(3 * rate, np.float32), rate)
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF not really a wav file")
+    long = write(tmp_path / "long.wav", np.zeros(600 * 8000, np.int16), 8000)
+    good = write(tmp_path / "good.wav", speech, rate)
+    out = tmp_path / "out.wav"
+    cases = [
+        (["--prompt_wav", str(silent), "--prompt_text", "hello"], "silent"),
+        (["--prompt_wav", str(corrupt), "--prompt_text", "hello"], "cannot read"),
+        (["--prompt_wav", str(long), "--prompt_text", "hello"], "600.0 s long"),
+        (["--prompt_wav", str(good)], "transcript"),
+        (["--prompt_text", "hello"], "goes with --prompt_wav"),
+        (["--prompt_wav", str(good), "--prompt_text", "hello", "--speaker", "kal"], "not both"),
+        (["--speaker", "nobody"], "unknown speaker"),
+    ]
+    for extra, expected in cases:
+        message = run(["--text", "Say this.", "--out", str(out), *extra], checkpoint)
+        assert message is not None and message.startswith("error:") and expected in message, (extra, message)
+        assert "\n" not in message and not out.exists()
+
+
+def test_stereo_48k_prompt_clones(checkpoint, tmp_path):
+    t = np.arange(3 * 48000) / 48000
+    stereo = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.2 * np.sin(2 * np.pi * 330 * t)], axis=1)
+    prompt = write(tmp_path / "stereo.wav", stereo.astype(np.float32), 48000)
+    out = tmp_path / "clone.wav"
+    assert run(["--text", "Say this.", "--out", str(out), "--prompt_wav", str(prompt),
+                "--prompt_text", "what the prompt says"], checkpoint) is None
+    assert sf.info(str(out)).samplerate == 16000
+
+
+def test_wrong_codec_or_missing_model_is_one_line(checkpoint, tmp_path):
+    other = tmp_path / "other.pt"
+    codec = tiny_codec()
+    codec.decoder.head.bias.data += 1  # a different file than the one the model names
+    codec.save(other)
+    message = run(["--text", "hi", "--codec", str(other), "--out", str(tmp_path / "o.wav")], checkpoint)
+    assert message.startswith("error:") and "not the codec" in message
+    with pytest.raises(TTSError, match="no model"):
+        TTS.load(tmp_path / "missing.pt")
+
+
+# -----------------------------------------------------------------------------------------------------
+# eval.py tts
+
+
+def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
+    import importlib.util
+    import json
+    import subprocess
+    import sys
+
+    sentences, refs, out = tmp_path / "s.txt", tmp_path / "refs", tmp_path / "out"
+    sentences.write_text("The first sentence.\n\nThe third one, after a blank line.\n", encoding="utf-8")
+    refs.mkdir()
+    sf.write(str(refs / "001.wav"), 0.1 * np.random.default_rng(0).standard_normal(16000), 16000)
+    asr = ["--asr"] if importlib.util.find_spec("pocketsphinx") else []
+    result = subprocess.run([sys.executable, "eval.py", "tts", "--sentences", str(sentences), "--ref_dir",
+                             str(refs), "--out_dir", str(out), "--checkpoint", str(checkpoint), "--speaker",
+                             "slt", *asr], capture_output=True, text=True, cwd=infer.ROOT)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["001.wav", "003.wav", "report.json"]
+    report = json.loads((out / "report.json").read_text())
+    first, third = report["utterances"]
+    assert first["reference"] == str(refs / "001.wav") and third["reference"] is None
+    assert first["seconds"] == sf.info(str(out / "001.wav")).duration
+    overall = report["metrics"]["all"]
+    assert overall["utterances"] == 2 and overall["rtf"] > 0
+    assert overall["duration_ratio"] == pytest.approx(first["seconds"] / 1.0)  # only 001 has a reference
+    if asr:
+        assert overall["wer"] is not None and "heard" in third
+    assert result.stdout.strip().splitlines()[-1].startswith("all ")
+
+    bad = subprocess.run([sys.executable, "eval.py", "tts", "--sentences", str(tmp_path / "none.txt"),
+                          "--out_dir", str(out), "--checkpoint", str(checkpoint)],
+                         capture_output=True, text=True, cwd=infer.ROOT)
+    assert bad.returncode != 0 and bad.stderr.startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
