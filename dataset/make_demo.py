@@ -138,7 +138,6 @@ def main():
         sys.exit(f"error: {args.sentences} not found (make it with python dataset/compose_sentences.py)")
     sentences = [s.strip() for s in args.sentences.read_text(encoding="utf-8").splitlines() if s.strip()]
     voices = parse_voices(args.voices)
-    check_festival(voices)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_metadata(sentences, voices, args.out_dir / "metadata.csv")
 
@@ -154,6 +153,8 @@ def main():
             if not out_path.is_file():
                 jobs.append((normalize(sentences[i]), festival_voice, out_path))
     print(f"{len(sentences)} sentences x {len(voices)} voices: {len(jobs)} utterances to synthesize")
+    if jobs:  # a finished corpus needs no Festival: running this again is always safe
+        check_festival(voices)
 
     failures = []
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:

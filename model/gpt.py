@@ -123,6 +123,8 @@ class CausalSelfAttention(nn.Module):
             # Training and prefill: the usual lower triangle, which SDPA builds itself (and which lets it
             # pick the flash kernel).
             mask, is_causal = None, True
+        elif T == 1:  # one new token, the latest position: it may see every key, no mask needed
+            mask, is_causal = None, False
         else:
             # With a cache the T queries are the *last* T of past + T keys. SDPA's is_causal aligns its
             # triangle to the top-left (query i sees keys 0..i) and would hide the cache, so the mask is

@@ -1,0 +1,134 @@
+"""
+From the demo audio to a speaking model in one command: make the corpus, train the codec, encode the
+corpus, pretrain the GPT, evaluate both, and print what each stage cost and what came out.
+
+    python speedrun.py --preset cpu        # 2 CPU cores: the README's cost table says how long
+    python speedrun.py --preset gpu        # one GPU
+    python speedrun.py --preset cpu        # again after an interruption: finished stages are skipped,
+                                           # interrupted trainings resume from their last.pt
+
+Every stage is one of the project's own scripts, run as a subprocess with the flags printed, so each can
+be rerun by hand. Everything goes to --out_dir (default out/speedrun); the shipped checkpoints are not
+touched. The table at the end is also saved as --out_dir/summary.json.
+"""
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+# Steps per stage. cpu: fits 2 CPU cores in a few hours; gpu: one GPU, where the codec also gets its
+# adversarial stage. eval_limit: test sentences per voice for the WER measurements.
+PRESETS = {
+    "cpu": dict(device="cpu", codec_steps=12_000, gan_start=12_000, gpt_preset="cpu", gpt_steps=6_000,
+                eval_limit=40),
+    "gpu": dict(device="cuda", codec_steps=30_000, gan_start=5_000, gpt_preset="gpu", gpt_steps=10_000,
+                eval_limit=120),
+    # A few steps of everything on the audio already there (no corpus making): checks that the stages fit
+    # together (the tests run it); its numbers mean nothing.
+    "smoke": dict(device="cpu", codec_steps=4, gan_start=2, gpt_preset="cpu", gpt_steps=4, eval_limit=1),
+}
+
+
+def run_stage(name, command, log, done):
+    """Run `command` (a list) unless done() says the stage has finished; returns its minutes."""
+    if done():
+        print(f"== {name}: already done, skipped")
+        return 0.0
+    print(f"== {name}: {shlex.join(command)}", flush=True)
+    start = time.time()
+    with open(log, "a") as f:
+        result = subprocess.run(command, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
+    minutes = (time.time() - start) / 60
+    if result.returncode != 0:
+        tail = "".join(Path(log).read_text(errors="replace").splitlines(keepends=True)[-5:])
+        sys.exit(f"error: {name} failed after {minutes:.1f} min (exit {result.returncode}); "
+                 f"its output is in {log}:\n{tail}")
+    print(f"   {minutes:.1f} min")
+    return minutes
+
+
+def steps_done(folder, steps):
+    """True when folder/log.csv's last row is step `steps`: a training run that finished."""
+    log = Path(folder) / "log.csv"
+    if not log.is_file():
+        return False
+    lines = log.read_text().strip().splitlines()
+    return len(lines) > 1 and lines[-1].split(",")[0] == str(steps)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", choices=list(PRESETS), default="cpu")
+    parser.add_argument("--out_dir", type=Path, default=Path("out/speedrun"))
+    parser.add_argument("--asr", action=argparse.BooleanOptionalAction, default=True,
+                        help="measure WER with pocketsphinx (an optional extra)")
+    args = parser.parse_args(argv)
+    p = PRESETS[args.preset]
+    out = args.out_dir.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "speedrun.log"
+    python = [sys.executable]
+    codec_dir, codes_dir, gpt_dir = out / "codec", out / "codes", out / "gpt"
+    asr = ["--asr"] if args.asr else []
+    minutes = {}
+
+    if args.preset != "smoke":
+        # The repository ships the test and validation audio; the training audio is spoken here.
+        minutes["demo corpus"] = run_stage("demo corpus", python + ["dataset/make_demo.py"], log,
+                                           done=lambda: False)  # make_demo.py skips what exists
+    codec_resume = ["--resume"] if (codec_dir / "last.pt").is_file() else []
+    minutes["codec training"] = run_stage(
+        "codec training", python + ["train_tokenizer.py", "--device", p["device"], "--max_steps", str(p["codec_steps"]), "--gan_start", str(p["gan_start"]),
+                                    "--out_dir", str(codec_dir), *codec_resume], log,
+        done=lambda: steps_done(codec_dir, p["codec_steps"]))
+    minutes["encoding"] = run_stage(
+        "encoding", python + ["dataset/encode_corpus.py", "--codec",
+                              str(codec_dir / "codec.pt"), "--out_dir", str(codes_dir), "--device", p["device"]],
+        log, done=lambda: False)  # encode_corpus.py itself skips work already done with this codec
+    gpt_resume = ["--resume"] if (gpt_dir / "last.pt").is_file() else []
+    minutes["GPT pretraining"] = run_stage(
+        "GPT pretraining", python + ["train_pretrain.py", "--data", str(codes_dir), "--device", p["device"],
+                                     "--preset", p["gpt_preset"], "--max_steps", str(p["gpt_steps"]),
+                                     "--out_dir", str(gpt_dir), *gpt_resume], log,
+        done=lambda: steps_done(gpt_dir, p["gpt_steps"]))
+    limit = ["--limit", str(p["eval_limit"])]
+    minutes["codec evaluation"] = run_stage(
+        "codec evaluation", python + ["eval.py", "codec", "--codec", str(codec_dir / "codec.pt"), "--out_dir",
+                                      str(out / "eval_codec"), "--device", p["device"], *limit, *asr], log,
+        done=lambda: False)
+    minutes["TTS evaluation"] = run_stage(
+        "TTS evaluation", python + ["eval.py", "tts", "--checkpoint", str(gpt_dir / "model.pt"), "--out_dir",
+                                    str(out / "eval_tts"), "--device", p["device"], *limit, *asr], log,
+        done=lambda: False)
+
+    codec_report = json.loads((out / "eval_codec" / "report.json").read_text())
+    tts_report = json.loads((out / "eval_tts" / "report.json").read_text())
+    summary = dict(preset=args.preset, minutes=minutes, codec=codec_report["metrics"], tts=tts_report["metrics"])
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+    print(f"\nspeedrun ({args.preset}) in {out}")
+    print(f"{'stage':<18}{'minutes':>8}")
+    for stage, value in minutes.items():
+        print(f"{stage:<18}{value:>8.1f}")
+    print(f"{'total':<18}{sum(minutes.values()):>8.1f}\n")
+
+    def number(row, key, spec):
+        return "n/a" if row.get(key) is None else format(row[key], spec)
+
+    print(f"{'voice':<7}{'codec WER ratio':>16}{'STOI':>7}{'TTS WER':>9}{'WER orig':>10}{'TTS WER ratio':>15}"
+          f"{'TTS RTF':>9}")
+    for voice, row in tts_report["metrics"].items():
+        c = codec_report["metrics"].get(voice, {})
+        print(f"{voice:<7}{number(c, 'wer_ratio', '.2f'):>16}{number(c, 'stoi', '.3f'):>7}"
+              f"{number(row, 'wer', '.3f'):>9}{number(row, 'wer_original', '.3f'):>10}"
+              f"{number(row, 'wer_ratio', '.2f'):>15}{number(row, 'rtf', '.3f'):>9}")
+
+
+if __name__ == "__main__":
+    main()
