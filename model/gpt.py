@@ -273,7 +273,7 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def generate_stream(self, prefix_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
-                        min_new_tokens=0, ras_window=0, ras_max_repeats=2, generator=None):
+                        min_new_tokens=0, ras_window=0, ras_max_repeats=3, generator=None):
         """Yield speech codes (ints) one at a time as they are sampled, for prefix_ids (1, T0).
 
         The prefix runs once to fill the KV cache, then each new code is one single-token step. END is
