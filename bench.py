@@ -77,6 +77,10 @@ def bench_tts(args, device):
     prefix, _ = build_example(encode_text(SENTENCE), [], TEXT_VOCAB_SIZE, speaker=0,
                               speech_vocab_size=codec.codebook_size)
     prefix = prefix[None].to(device)
+    room = model.cfg.max_seq_len - prefix.shape[1] + 1  # the most codes one generation can hold
+    if n_codes > room:
+        print(f"--seconds {args.seconds:g} needs {n_codes} codes, the model's context holds {room}: timing {room}")
+        n_codes = room
     sampling = dict(temperature=0.8, top_k=50, top_p=0.9, ras_window=10)
 
     def speak():

@@ -443,28 +443,42 @@ def tts_jobs(args, tts):
 
 
 def evaluate_tts(args):
-    from infer import TTS, TTSError  # infer.py imports this file's neighbours, not the other way round
+    from infer import TTS, TTSError, check_sampling  # infer.py imports this file's neighbours
 
     start_time = time.perf_counter()
     if args.prompt_text and not args.prompt_wav:
         sys.exit("error: --prompt_text goes with --prompt_wav")
+    if args.prompt_wav and args.speaker:
+        sys.exit("error: give --speaker or --prompt_wav, not both (the model learned them apart)")
     if args.clone and (args.prompt_wav or args.sentences):
         sys.exit("error: --clone takes each demo voice's prompt from the corpus: no --prompt_wav or --sentences")
+    if args.ref_dir is not None and not args.ref_dir.is_dir():
+        sys.exit(f"error: --ref_dir {args.ref_dir}: no such folder")
     device = pick_device(args.device)
     try:
+        check_sampling(args.temperature, args.top_k, args.top_p)
         tts = TTS.load(args.checkpoint, args.codec, device)
         jobs = tts_jobs(args, tts)
-        prompts = {}  # speaker (or None) -> prompt
+        if args.sentences is not None:  # one voice speaks every line: a prompt's, or a named one
+            voice = "prompt" if args.prompt_wav else (args.speaker or tts.speakers[0])
+            jobs = [(name, text, voice, ref) for name, text, _, ref in jobs]
+        prompts = {}  # speaker of a job -> the prompt that gives its voice
         if args.prompt_wav:
-            prompts[args.speaker] = tts.prompt(args.prompt_wav, args.prompt_text)
+            prompt = tts.prompt(args.prompt_wav, args.prompt_text)
+            prompts = {speaker: prompt for _, _, speaker, _ in jobs}
         elif args.clone:  # a test utterance the run does not speak is each voice's prompt
             pool_ = read_demo(DEMO_DIR, splits=[args.split], speakers=sorted({s for _, _, s, _ in jobs}))
             for speaker in sorted({s for _, _, s, _ in jobs}):
                 prompt_utt = [u for u in pool_ if u.speaker == speaker][-1]
                 prompts[speaker] = tts.prompt(prompt_utt.audio_path, prompt_utt.text)
                 jobs = [j for j in jobs if j[3] != prompt_utt.audio_path]
-        for name, text, speaker, _ in jobs:  # every line checked before the long part starts
-            tts._parts(text, None if speaker in prompts else speaker, prompts.get(speaker), args.max_chars)
+        for name, text, speaker, ref in jobs:  # every line checked before the long part starts
+            try:
+                tts._parts(text, None if speaker in prompts else speaker, prompts.get(speaker), args.max_chars)
+                if ref is not None:
+                    audio_info(ref)
+            except (TTSError, AudioError) as e:
+                raise TTSError(f"{name}: {e}") from None
     except (TTSError, CorpusError) as e:
         sys.exit(f"error: {e}")
     has_refs = any(ref is not None for *_, ref in jobs)
@@ -488,7 +502,7 @@ def evaluate_tts(args):
             out_path = args.out_dir / f"{name}.wav"
             out_path.parent.mkdir(parents=True, exist_ok=True)
             save_audio(out_path, wav, sample_rate)
-            record = dict(speaker=speaker or "prompt", name=name, text=text, file=str(out_path),
+            record = dict(speaker=speaker, name=name, text=text, file=str(out_path),
                           seconds=len(wav) / sample_rate, compute_seconds=seconds,
                           reference=None if ref is None else str(ref),
                           reference_seconds=None if ref is None else audio_info(ref)[1] / audio_info(ref)[0])

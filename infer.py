@@ -50,25 +50,28 @@ class TTSError(Exception):
 
 
 def split_text(text, max_bytes):
-    """Normalised text -> parts of at most max_bytes UTF-8 bytes, cut at sentence ends where possible,
-    else at commas, else between words (a single word longer than max_bytes is cut as it is)."""
-    parts = []
-    for sentence in re.split(r"(?<=[.!?;:])\s+", text):
-        pieces = [sentence]
+    """Normalised text -> parts of at most max_bytes UTF-8 bytes. Whole sentences are packed into a part
+    while they fit; a sentence too long for one part is cut at commas, and a clause still too long
+    between words (a single word longer than max_bytes is cut as it is)."""
+    pieces = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        cuts = [sentence]
         for separator in (r"(?<=,)\s+", r"\s+"):  # too long: cut finer, first at commas, then at spaces
-            pieces = [p for piece in pieces for p in
-                      ([piece] if len(piece.encode()) <= max_bytes else re.split(separator, piece))]
-        for piece in pieces:
-            while len(piece.encode()) > max_bytes:  # one enormous "word"
-                cut = len(piece.encode()[:max_bytes].decode(errors="ignore"))
-                parts.append(piece[:cut])
-                piece = piece[cut:]
-            # Pack pieces greedily into parts; the joining space counts too.
-            if parts and len(parts[-1].encode()) + 1 + len(piece.encode()) <= max_bytes and not \
-                    re.search(r"[.!?;:]$", parts[-1]):
-                parts[-1] += " " + piece
-            elif piece:
-                parts.append(piece)
+            cuts = [c for cut in cuts for c in
+                    ([cut] if len(cut.encode()) <= max_bytes else re.split(separator, cut))]
+        for cut in cuts:
+            while len(cut.encode()) > max_bytes:  # one enormous "word"
+                keep = len(cut.encode()[:max_bytes].decode(errors="ignore"))
+                pieces.append(cut[:keep])
+                cut = cut[keep:]
+            if cut:
+                pieces.append(cut)
+    parts = []
+    for piece in pieces:  # greedy packing; the joining space counts too
+        if parts and len(parts[-1].encode()) + 1 + len(piece.encode()) <= max_bytes:
+            parts[-1] += " " + piece
+        else:
+            parts.append(piece)
     return parts
 
 
@@ -76,7 +79,7 @@ class StreamDecoder:
     """
     Codes arriving one at a time -> waveform chunks, each ready as soon as enough codes have arrived.
 
-    The codec's decoder is not causal: the samples of frame n depend on codes n - R .. n + R (R ≈ 29: seven
+    The codec's decoder is not causal: the samples of frame n depend on codes n - R .. n + R (R ≈ 29: eight
     ConvNeXt layers of kernel 7 and the input conv see 3 frames each way, the inverse STFT 2 more). So each
     chunk is decoded with `context` codes before it and `lookahead` codes after it, and only its own frames
     are kept. With context and lookahead ≥ R every sample equals the all-at-once decoding; smaller values
@@ -124,6 +127,25 @@ class StreamDecoder:
         return self._decode(len(self.codes), final=True)
 
 
+def check_sampling(temperature, top_k, top_p):
+    """One-line errors for sampling settings that would make no distribution to sample from."""
+    if temperature < 0:
+        raise TTSError(f"temperature {temperature} < 0: use 0 (greedy) or more")
+    if top_k is not None and top_k < 1:
+        raise TTSError(f"top_k {top_k} < 1: keep at least one token")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise TTSError(f"top_p {top_p} outside (0, 1]")
+
+
+def check_output(path, stream=False):
+    """A one-line error, before any work, for an output path soundfile could not write."""
+    allowed = (".wav", ".flac") if stream else (".wav", ".flac", ".ogg")
+    if Path(path).suffix.lower() not in allowed:
+        raise TTSError(f"{path}: the output must end in {' or '.join(allowed)}")
+    if Path(path).is_dir():
+        raise TTSError(f"{path} is a folder: give a file name")
+
+
 class TTS:
     """A GPT and the codec its training codes came from, and everything needed to speak with them."""
 
@@ -167,7 +189,7 @@ class TTS:
 
     def prompt(self, wav_path, text):
         """(prompt text ids, prompt codes) for cloning the voice of wav_path, whose transcript is text."""
-        if not text or not normalize(text):
+        if not text or not re.search(r"\w", normalize(text)):
             raise TTSError("a voice prompt needs its transcript: pass --prompt_text with what is said in it")
         try:
             file_rate, n_samples = audio_info(wav_path)  # the length first: a long file is never loaded
@@ -181,6 +203,10 @@ class TTS:
         if seconds < 0.5 or wav.abs().max() < 1e-3:
             raise TTSError(f"prompt {wav_path} is {'silent' if seconds >= 0.5 else 'shorter than 0.5 s'}: "
                            f"a voice prompt must hold speech")
+        text = normalize(text)
+        # Training transcripts end with their punctuation; without it the prompt's last word and the
+        # text's first would run together into one.
+        text = text if re.search(r"[.!?]$", text) else text + "."
         return encode_text(text), self.codec.encode(wav.to(self.device)).tolist()
 
     def _parts(self, text, speaker, prompt, max_chars):
@@ -188,6 +214,8 @@ class TTS:
         if speaker is not None and prompt is not None:
             raise TTSError("give a speaker or a voice prompt, not both (the model learned them apart)")
         if speaker is None and prompt is None:
+            if not self.speakers:
+                raise TTSError("this model knows no voice by name: give a voice prompt")
             speaker = self.speakers[0]
         if speaker is not None and speaker not in self.speaker_map:
             raise TTSError(f"unknown speaker {speaker!r}; this model knows {', '.join(self.speakers)}")
@@ -229,6 +257,7 @@ class TTS:
                pause=0.25, max_chars=5000, lookahead=8, chunk=10):
         """Yield float tensors of samples as soon as they are decoded. prompt: a tts.prompt(...) result.
         The same seed speaks the same codes as __call__."""
+        check_sampling(temperature, top_k, top_p)
         prefixes, parts = self._parts(text, speaker, prompt, max_chars)
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
             if i:
@@ -243,6 +272,7 @@ class TTS:
     def __call__(self, text, speaker=None, prompt=None, temperature=0.8, top_k=50, top_p=0.9, ras=True, seed=0,
                  pause=0.25, max_chars=5000):
         """-> (waveform (T,) float tensor, sample rate)."""
+        check_sampling(temperature, top_k, top_p)
         prefixes, parts = self._parts(text, speaker, prompt, max_chars)
         pieces = []
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
@@ -293,8 +323,9 @@ def main(argv=None):
     parser.add_argument("--max_chars", type=int, default=5000, help="longest text accepted")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_GPT, help="GPT model.pt")
     parser.add_argument("--codec", type=Path, default=None, help="codec (default: the one the GPT names)")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, auto")
     args = parser.parse_args(argv)
+    from train_common import pick_device  # here: train_common pulls in the training machinery
     torch.manual_seed(args.seed)
     try:
         if args.prompt_text and not args.prompt_wav:
@@ -304,18 +335,24 @@ def main(argv=None):
                 lines = [line.strip() for line in args.text_file.read_text(encoding="utf-8").splitlines()]
             except (OSError, UnicodeDecodeError) as e:
                 raise TTSError(f"cannot read {args.text_file}: {e}") from None
-            jobs = [(text, args.out_dir / f"{i:03d}.wav") for i, text in enumerate(lines, 1) if text]
+            jobs = [(text, args.out_dir / f"{i:03d}.wav", f"{args.text_file} line {i}: ")
+                    for i, text in enumerate(lines, 1) if text]
             if not jobs:
                 raise TTSError(f"{args.text_file} has no text")
         else:
-            jobs = [(args.text, args.out)]
-        tts = TTS.load(args.checkpoint, args.codec, args.device)
+            check_output(args.out, args.stream)
+            jobs = [(args.text, args.out, "")]
+        check_sampling(args.temperature, args.top_k, args.top_p)
+        tts = TTS.load(args.checkpoint, args.codec, pick_device(args.device))
         prompt = tts.prompt(args.prompt_wav, args.prompt_text) if args.prompt_wav else None
         options = dict(speaker=args.speaker, prompt=prompt, temperature=args.temperature, top_k=args.top_k,
                        top_p=args.top_p, ras=not args.no_ras, seed=args.seed, max_chars=args.max_chars)
-        for text, out in jobs:
-            tts._parts(text, args.speaker, prompt, args.max_chars)  # check every line before speaking any
-        for text, out in jobs:
+        for text, out, where in jobs:  # check every line before speaking any
+            try:
+                tts._parts(text, args.speaker, prompt, args.max_chars)
+            except TTSError as e:
+                raise TTSError(f"{where}{e}") from None
+        for text, out, _ in jobs:
             out.parent.mkdir(parents=True, exist_ok=True)
             start = time.perf_counter()
             if args.stream:

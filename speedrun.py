@@ -52,10 +52,11 @@ def run_stage(name, command, log, done):
     return minutes
 
 
-def steps_done(folder, steps):
-    """True when folder/log.csv's last row is step `steps`: a training run that finished."""
-    log = Path(folder) / "log.csv"
-    if not log.is_file():
+def steps_done(folder, steps, artifact):
+    """True when folder/log.csv's last row is step `steps` and folder/artifact was written after it: a
+    training run that finished (the last row is logged just before the final save)."""
+    log, artifact = Path(folder) / "log.csv", Path(folder) / artifact
+    if not log.is_file() or not artifact.is_file() or artifact.stat().st_mtime < log.stat().st_mtime:
         return False
     lines = log.read_text().strip().splitlines()
     return len(lines) > 1 and lines[-1].split(",")[0] == str(steps)
@@ -70,6 +71,11 @@ def main(argv=None):
                         help="measure WER with pocketsphinx (an optional extra)")
     args = parser.parse_args(argv)
     p = PRESETS[args.preset]
+    if args.asr:  # find out now, not after hours of training
+        try:
+            import pocketsphinx  # noqa: F401
+        except ImportError:
+            sys.exit("error: --asr needs pocketsphinx (pip install -r requirements-extra.txt); or run with --no-asr")
     out = args.out_dir.resolve()
     out.mkdir(parents=True, exist_ok=True)
     log = out / "speedrun.log"
@@ -86,7 +92,7 @@ def main(argv=None):
     minutes["codec training"] = run_stage(
         "codec training", python + ["train_tokenizer.py", "--device", p["device"], "--max_steps", str(p["codec_steps"]), "--gan_start", str(p["gan_start"]),
                                     "--out_dir", str(codec_dir), *codec_resume], log,
-        done=lambda: steps_done(codec_dir, p["codec_steps"]))
+        done=lambda: steps_done(codec_dir, p["codec_steps"], "codec.pt"))
     minutes["encoding"] = run_stage(
         "encoding", python + ["dataset/encode_corpus.py", "--codec",
                               str(codec_dir / "codec.pt"), "--out_dir", str(codes_dir), "--device", p["device"]],
@@ -96,7 +102,7 @@ def main(argv=None):
         "GPT pretraining", python + ["train_pretrain.py", "--data", str(codes_dir), "--device", p["device"],
                                      "--preset", p["gpt_preset"], "--max_steps", str(p["gpt_steps"]),
                                      "--out_dir", str(gpt_dir), *gpt_resume], log,
-        done=lambda: steps_done(gpt_dir, p["gpt_steps"]))
+        done=lambda: steps_done(gpt_dir, p["gpt_steps"], "model.pt"))
     limit = ["--limit", str(p["eval_limit"])]
     minutes["codec evaluation"] = run_stage(
         "codec evaluation", python + ["eval.py", "codec", "--codec", str(codec_dir / "codec.pt"), "--out_dir",

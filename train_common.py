@@ -251,7 +251,11 @@ def load_gpt(path):
     """(GPT in fp32, checkpoint dict) from a model.pt or a last.pt of train_pretrain.py / train_sft.py."""
     if not Path(path).is_file():
         raise SystemExit(f"error: no model at {path} (train_pretrain.py writes out/pretrain/model.pt)")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # truncated, not a torch file, ...: name the file, in one line
+        first_line = (str(e).splitlines() or [""])[0][:200]
+        raise SystemExit(f"error: {path}: cannot load ({type(e).__name__}: {first_line})") from None
     if not isinstance(checkpoint, dict) or not {"config", "speaker_map", "codes_info"} <= checkpoint.keys():
         raise SystemExit(f"error: {path} is not a GPT checkpoint of train_pretrain.py or train_sft.py")
     model = GPT(GPTConfig(**checkpoint["config"]))

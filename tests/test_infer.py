@@ -118,8 +118,10 @@ def test_split_text_keeps_every_word_and_respects_the_limit():
     parts = split_text(text, max_bytes=100)
     assert all(len(part.encode()) <= 100 for part in parts)
     assert "".join(" ".join(parts).split()) == "".join(text.split())  # nothing lost, nothing added
-    assert parts[0] == "first sentence here."  # cut at sentence ends when they exist
-    assert split_text("short one.", 100) == ["short one."]
+    # Whole sentences packed while they fit: five of 20 bytes and their spaces make 104, so four.
+    assert parts[0] == " ".join(["first sentence here."] * 4)
+    assert split_text("short one. and a second: with a colon.", 100) == ["short one. and a second: with a colon."]
+    assert split_text("one sentence here. and another one.", 20) == ["one sentence here.", "and another one."]
 
 
 def test_long_text_is_split_and_every_part_is_spoken(tts, monkeypatch):
@@ -206,6 +208,34 @@ def test_bad_text_is_a_one_line_error_and_no_file(checkpoint, tmp_path, text, ex
     message = run(["--text", text, "--out", str(out)], checkpoint)
     assert message.startswith("error:") and expected in message and "\n" not in message
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--temperature", "-1"], "temperature"),
+    (["--top_k", "0"], "top_k"),
+    (["--top_p", "0"], "top_p"),
+    (["--out", "OUT/x.mp3"], "must end in"),
+    (["--out", "OUT"], "must end in"),
+    (["--out", "OUT/x.ogg", "--stream"], "must end in"),
+    (["--device", "cuda:7"] if not torch.cuda.is_available() else ["--device", "nonsense"], "device"),
+])
+def test_bad_options_are_one_line_errors(checkpoint, tmp_path, extra, expected):
+    extra = [a.replace("OUT", str(tmp_path)) for a in extra]
+    message = run(["--text", "Say this.", "--out", str(tmp_path / "x.wav"), *extra], checkpoint)
+    assert message is not None and message.startswith("error:") and expected in message, message
+    assert "\n" not in message and sorted(tmp_path.iterdir()) == []
+
+
+def test_broken_checkpoint_and_bad_line_are_named(checkpoint, tmp_path):
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(checkpoint.read_bytes()[:1000])
+    message = run(["--text", "hi", "--out", str(tmp_path / "x.wav")], broken)
+    assert message.startswith("error:") and "broken.pt" in message and "\n" not in message
+    lines = tmp_path / "lines.txt"
+    lines.write_text("Fine.\n🙂\n", encoding="utf-8")
+    message = run(["--text_file", str(lines), "--out_dir", str(tmp_path / "o")], checkpoint)
+    assert message.startswith("error:") and "line 2" in message
+    assert not (tmp_path / "o" / "001.wav").exists()  # nothing is spoken before every line is checked
 
 
 def test_control_characters_and_missing_folders_are_handled(checkpoint, tmp_path):
@@ -298,7 +328,13 @@ def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
         assert overall["wer"] is not None and "heard" in third
     assert result.stdout.strip().splitlines()[-1].startswith("all ")
 
-    bad = subprocess.run([sys.executable, "eval.py", "tts", "--sentences", str(tmp_path / "none.txt"),
-                          "--out_dir", str(out), "--checkpoint", str(checkpoint)],
-                         capture_output=True, text=True, cwd=infer.ROOT)
-    assert bad.returncode != 0 and bad.stderr.startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
+    (refs / "003.wav").write_bytes(b"RIFF, but broken")
+    for extra in (["--sentences", str(tmp_path / "none.txt")],  # no such file
+                  ["--sentences", str(sentences), "--ref_dir", str(refs)],  # a corrupt reference
+                  ["--sentences", str(sentences), "--ref_dir", str(tmp_path / "nowhere")],
+                  ["--sentences", str(sentences), "--speaker", "kal", "--prompt_wav", str(refs / "001.wav")]):
+        bad = subprocess.run([sys.executable, "eval.py", "tts", "--out_dir", str(tmp_path / "bad"), "--checkpoint",
+                              str(checkpoint), *extra], capture_output=True, text=True, cwd=infer.ROOT)
+        assert bad.returncode != 0 and bad.stderr.startswith("error:"), (extra, bad.stderr)
+        assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert not (tmp_path / "bad").exists()
