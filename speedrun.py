@@ -24,13 +24,14 @@ ROOT = Path(__file__).resolve().parent
 # Steps per stage. cpu: fits 2 CPU cores in a few hours; gpu: one GPU, where the codec also gets its
 # adversarial stage. eval_limit: test sentences per voice for the WER measurements.
 PRESETS = {
-    "cpu": dict(device="cpu", codec_steps=12_000, gan_start=12_000, gpt_preset="cpu", gpt_steps=6_000,
+    "cpu": dict(device="cpu", codec_steps=12_000, gan_start=12_000, gpt_preset="cpu", gpt_steps=3_000,
                 eval_limit=40),
     "gpu": dict(device="cuda", codec_steps=30_000, gan_start=5_000, gpt_preset="gpu", gpt_steps=10_000,
                 eval_limit=120),
     # A few steps of everything on the audio already there (no corpus making): checks that the stages fit
     # together (the tests run it); its numbers mean nothing.
-    "smoke": dict(device="cpu", codec_steps=4, gan_start=2, gpt_preset="cpu", gpt_steps=4, eval_limit=1),
+    "smoke": dict(device="cpu", codec_steps=4, gan_start=2, gpt_preset="cpu", gpt_steps=4, eval_limit=1,
+                  encode_limit=2),
 }
 
 
@@ -95,7 +96,8 @@ def main(argv=None):
         done=lambda: steps_done(codec_dir, p["codec_steps"], "codec.pt"))
     minutes["encoding"] = run_stage(
         "encoding", python + ["dataset/encode_corpus.py", "--codec",
-                              str(codec_dir / "codec.pt"), "--out_dir", str(codes_dir), "--device", p["device"]],
+                              str(codec_dir / "codec.pt"), "--out_dir", str(codes_dir), "--device", p["device"],
+                              *(["--limit", str(p["encode_limit"])] if p.get("encode_limit") else [])],
         log, done=lambda: False)  # encode_corpus.py itself skips work already done with this codec
     gpt_resume = ["--resume"] if (gpt_dir / "last.pt").is_file() else []
     minutes["GPT pretraining"] = run_stage(

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
@@ -74,6 +75,8 @@ def main():
     parser.add_argument("--out_dir", type=Path, default=None, help="default: dataset/demo/codes for the demo")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--part_size", type=int, default=256, help="utterances per resumable part")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="only the first N utterances of every speaker and split (quick trials)")
     args = parser.parse_args()
 
     out_dir = args.out_dir or (DEMO_DIR / "codes" if args.data == "demo" else None)
@@ -88,15 +91,26 @@ def main():
     codec_path = args.codec.resolve()
     # A path inside the repository is stored relative to it, so the folder stays valid in any clone.
     codec_name = str(codec_path.relative_to(root)) if codec_path.is_relative_to(root) else str(codec_path)
+    if args.limit is not None:
+        seen, kept = Counter(), []
+        for u in corpus.utterances:
+            seen[u.speaker, u.split] += 1
+            if seen[u.speaker, u.split] <= args.limit:
+                kept.append(u)
+        corpus.utterances = kept
     info = {"codec": codec_name, "codec_sha256": file_sha256(args.codec), "sample_rate": codec.sample_rate,
-            "tokens_per_second": codec.tokens_per_second, "codebook_size": codec.codebook_size}
+            "tokens_per_second": codec.tokens_per_second, "codebook_size": codec.codebook_size,
+            "limit": args.limit}
     if codec.codebook_size > 65536:
         sys.exit("error: uint16 codes need a codebook of at most 65,536 entries")
     parts_dir = out_dir / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
     info_path = out_dir / "info.json"
-    if info_path.is_file() and json.loads(info_path.read_text()).get("codec_sha256") != info["codec_sha256"]:
-        # Another codec made what is here: its codes mean different things, so start afresh.
+    stored = json.loads(info_path.read_text()) if info_path.is_file() else None
+    if stored is not None and [stored.get(k) for k in ("codec_sha256", "limit")] != [info["codec_sha256"],
+                                                                                     args.limit]:
+        # Another codec (or another selection) made what is here: its codes mean different things, or
+        # its parts hold other utterances, so start afresh.
         for stale in list(parts_dir.glob("*.npz")) + [out_dir / "codes.npy", out_dir / "manifest.csv"]:
             stale.unlink(missing_ok=True)
     elif (out_dir / "manifest.csv").is_file():

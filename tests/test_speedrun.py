@@ -1,0 +1,26 @@
+"""speedrun.py end to end in its smoke preset: a few steps of every stage on the audio already present,
+so the stages are known to fit together (flags, files one stage leaves for the next, the summary)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_smoke_speedrun_runs_every_stage_and_resumes(tmp_path):
+    command = [sys.executable, "speedrun.py", "--preset", "smoke", "--out_dir", str(tmp_path), "--no-asr"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert list(summary["minutes"]) == ["codec training", "encoding", "GPT pretraining", "codec evaluation",
+                                        "TTS evaluation"]
+    assert set(summary["tts"]) == {"kal", "ked", "slt", "all"} and summary["tts"]["all"]["rtf"] > 0
+    assert summary["codec"]["all"]["utterances"] == 3
+    info = json.loads((tmp_path / "codes" / "info.json").read_text())
+    assert info["limit"] == 2 and info["codec"] == str(tmp_path / "codec" / "codec.pt")
+    assert result.stdout.strip().splitlines()[-1].startswith("all")
+
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)  # finished trainings: skipped
+    assert again.returncode == 0
+    assert "codec training: already done" in again.stdout and "GPT pretraining: already done" in again.stdout
