@@ -87,7 +87,7 @@ class StreamDecoder:
     and blended linearly, so the small disagreement a short lookahead leaves can never make a click.
     """
 
-    def __init__(self, codec, chunk=10, lookahead=8, context=32, crossfade=1):
+    def __init__(self, codec, chunk=10, lookahead=12, context=32, crossfade=1):
         self.codec, self.chunk, self.lookahead = codec, chunk, lookahead
         self.context, self.fade = context, crossfade * codec.hop_length
         self.codes, self.done = [], 0  # codes so far; frames whose samples are out (or in the tail)
@@ -254,7 +254,7 @@ class TTS:
             ras_window=10 if ras else 0, generator=generator)
 
     def stream(self, text, speaker=None, prompt=None, temperature=0.8, top_k=50, top_p=0.9, ras=True, seed=0,
-               pause=0.25, max_chars=5000, lookahead=8, chunk=10):
+               pause=0.25, max_chars=5000, lookahead=12, chunk=10):
         """Yield float tensors of samples as soon as they are decoded. prompt: a tts.prompt(...) result.
         The same seed speaks the same codes as __call__."""
         check_sampling(temperature, top_k, top_p)

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent
 # Steps per stage. cpu: fits 2 CPU cores in a few hours; gpu: one GPU, where the codec also gets its
 # adversarial stage. eval_limit: test sentences per voice for the WER measurements.
 PRESETS = {
-    "cpu": dict(device="cpu", codec_steps=12_000, gan_start=12_000, gpt_preset="cpu", gpt_steps=3_000,
+    "cpu": dict(device="cpu", codec_steps=12_000, gan_start=12_000, gpt_preset="cpu", gpt_steps=2_000,
                 eval_limit=40),
     "gpu": dict(device="cuda", codec_steps=30_000, gan_start=5_000, gpt_preset="gpu", gpt_steps=10_000,
                 eval_limit=120),

@@ -168,7 +168,7 @@ def test_stream_decoder_with_short_lookahead_on_real_speech():
     streamed = torch.cat([decoder.push(c) for c in codes.tolist()] + [decoder.flush()])
     assert len(streamed) == len(full)
     snr = 10 * torch.log10(full.pow(2).sum() / (streamed - full).pow(2).sum())
-    assert snr > 40  # measured ~63 dB: the difference is far below hearing
+    assert snr > 50  # measured 62 dB with the shipped codec (45 dB with 8 codes of lookahead)
 
 
 def test_streaming_speaks_what_the_whole_call_speaks(tts):
