@@ -2,8 +2,8 @@
 Speed of the codec and of speaking, printed as numbers (nothing here is a test: timings vary by machine).
 
     python bench.py codec                      # encode and decode speed of checkpoints/codec.pt, x real time
-    python bench.py tts                        # real-time factor and time to first audio of checkpoints/gpt.pt
-    python bench.py tts --preset cpu           # ... of an untrained model of a preset (speed needs no training)
+    python bench.py tts                        # real-time factor, time to first audio: checkpoints/gpt.pt
+    python bench.py tts --preset cpu           # ... of an untrained model (speed needs no training)
     python bench.py tts --device cuda --preset gpu
 
 `tts` generates exactly --seconds of speech codes at batch 1 with the KV cache (so that every model and
@@ -55,7 +55,8 @@ def bench_codec(args, device):
     n_params = sum(p.numel() for p in codec.parameters()) / 1e6
     print(f"codec {args.codec or 'checkpoints/codec.pt'} ({n_params:.1f} M parameters) on {device}, "
           f"{torch.get_num_threads()} threads, {args.seconds:g} s of audio, median of {args.repeats}:")
-    for name, seconds in (("encode", encode_s), ("decode", decode_s), ("encode + decode", encode_s + decode_s)):
+    both = encode_s + decode_s
+    for name, seconds in (("encode", encode_s), ("decode", decode_s), ("encode + decode", both)):
         print(f"  {name:16s} {1000 * seconds:8.1f} ms  {args.seconds / seconds:7.1f} x real time")
 
 
@@ -79,7 +80,8 @@ def bench_tts(args, device):
     prefix = prefix[None].to(device)
     room = model.cfg.max_seq_len - prefix.shape[1] + 1  # the most codes one generation can hold
     if n_codes > room:
-        print(f"--seconds {args.seconds:g} needs {n_codes} codes, the model's context holds {room}: timing {room}")
+        print(f"--seconds {args.seconds:g} needs {n_codes} codes, the model's context holds {room}: "
+              f"timing {room}")
         n_codes = room
     sampling = dict(temperature=0.8, top_k=50, top_p=0.9, ras_window=10)
 

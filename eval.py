@@ -451,7 +451,8 @@ def evaluate_tts(args):
     if args.prompt_wav and args.speaker:
         sys.exit("error: give --speaker or --prompt_wav, not both (the model learned them apart)")
     if args.clone and (args.prompt_wav or args.sentences):
-        sys.exit("error: --clone takes each demo voice's prompt from the corpus: no --prompt_wav or --sentences")
+        sys.exit("error: --clone takes each demo voice's prompt from the corpus: "
+                 "no --prompt_wav or --sentences")
     if args.ref_dir is not None and not args.ref_dir.is_dir():
         sys.exit(f"error: --ref_dir {args.ref_dir}: no such folder")
     device = pick_device(args.device)
@@ -474,7 +475,8 @@ def evaluate_tts(args):
                 jobs = [j for j in jobs if j[3] != prompt_utt.audio_path]
         for name, text, speaker, ref in jobs:  # every line checked before the long part starts
             try:
-                tts._parts(text, None if speaker in prompts else speaker, prompts.get(speaker), args.max_chars)
+                voice = None if speaker in prompts else speaker
+                tts.prepare(text, voice, prompts.get(speaker), args.max_chars)
                 if ref is not None:
                     audio_info(ref)
             except (TTSError, AudioError) as e:
@@ -490,14 +492,17 @@ def evaluate_tts(args):
         torch.set_num_threads(max(1, available_cores() - args.asr_workers))
     voice = "prompt " + str(args.prompt_wav) if args.prompt_wav else ("prompts from the test split"
                                                                        if args.clone else "speaker tokens")
-    print(f"{len(jobs)} sentences; model {args.checkpoint or 'checkpoints/gpt.pt'}, voices by {voice}, on {device}")
+    print(f"{len(jobs)} sentences; model {args.checkpoint or 'checkpoints/gpt.pt'}, voices by {voice}, "
+          f"on {device}")
     records, pending = [], []
     try:
-        for i, (name, text, speaker, ref) in enumerate(tqdm(jobs, desc="tts", unit="utt", dynamic_ncols=True)):
+        progress = tqdm(jobs, desc="tts", unit="utt", dynamic_ncols=True)
+        for i, (name, text, speaker, ref) in enumerate(progress):
             timer = time.perf_counter()
             wav, sample_rate = tts(text, speaker=None if speaker in prompts else speaker,
-                                   prompt=prompts.get(speaker), temperature=args.temperature, top_k=args.top_k,
-                                   top_p=args.top_p, seed=args.seed + i, max_chars=args.max_chars)
+                                   prompt=prompts.get(speaker), temperature=args.temperature,
+                                   top_k=args.top_k, top_p=args.top_p, seed=args.seed + i,
+                                   max_chars=args.max_chars)
             seconds = time.perf_counter() - timer
             out_path = args.out_dir / f"{name}.wav"
             out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -511,7 +516,8 @@ def evaluate_tts(args):
                 pending.append((record, "heard", pool.submit(transcribe_file, out_path)))
                 if ref is not None:
                     pending.append((record, "heard_original", pool.submit(transcribe_file, ref)))
-        for record, key, future in tqdm(pending, desc="asr", unit="wav", dynamic_ncols=True, disable=not pending):
+        for record, key, future in tqdm(pending, desc="asr", unit="wav", dynamic_ncols=True,
+                                        disable=not pending):
             record[key] = future.result()
     finally:
         if pool is not None:
@@ -600,10 +606,11 @@ def build_parser():
     tts.add_argument("--prompt_wav", type=Path, default=None, help="clone this voice instead")
     tts.add_argument("--prompt_text", default=None, help="the transcript of --prompt_wav")
     tts.add_argument("--clone", action="store_true",
-                     help="demo voices by a prompt (each voice's last test utterance) instead of their tokens")
+                     help="demo voices by a prompt (each voice's last test utterance), not their tokens")
     tts.add_argument("--split", default="test", help="demo split to speak when there is no --sentences")
     tts.add_argument("--limit", type=int, default=None, help="at most this many sentences per voice")
-    tts.add_argument("--checkpoint", type=Path, default=None, help="GPT model.pt (default: checkpoints/gpt.pt)")
+    tts.add_argument("--checkpoint", type=Path, default=None,
+                     help="GPT model.pt (default: checkpoints/gpt.pt)")
     tts.add_argument("--codec", type=Path, default=None, help="codec (default: the one the GPT names)")
     tts.add_argument("--temperature", type=float, default=0.8)
     tts.add_argument("--top_k", type=int, default=50)

@@ -39,9 +39,9 @@ from tokenizer.text import normalize
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_GPT = ROOT / "checkpoints" / "gpt.pt"
-# Speech codes per byte of normalised text when a checkpoint does not record its own (older ones):
-# the 1st and 99th percentiles measured on the demo corpus.
-DEFAULT_SPEECH_PER_BYTE = (2.0, 6.0)
+# Speech codes per byte of normalised text when a checkpoint does not record its own (older ones): the
+# 1st and 99th percentiles of the demo training set, as the shipped model recorded them (2.84, 5.14).
+DEFAULT_SPEECH_PER_BYTE = (2.8, 5.1)
 MAX_PROMPT_SECONDS = 12.0  # a prompt's codes share max_seq_len with the text and the speech to come
 
 
@@ -209,8 +209,9 @@ class TTS:
         text = text if re.search(r"[.!?]$", text) else text + "."
         return encode_text(text), self.codec.encode(wav.to(self.device)).tolist()
 
-    def _parts(self, text, speaker, prompt, max_chars):
-        """(prefix ids (1, T0) per part, the parts' texts) for a text, checked."""
+    def prepare(self, text, speaker, prompt, max_chars):
+        """(prefix ids (1, T0) per part, the parts' texts) for a text, checked: a TTSError says what is
+        wrong with the text, the voice or the prompt before any speaking starts."""
         if speaker is not None and prompt is not None:
             raise TTSError("give a speaker or a voice prompt, not both (the model learned them apart)")
         if speaker is None and prompt is None:
@@ -258,7 +259,7 @@ class TTS:
         """Yield float tensors of samples as soon as they are decoded. prompt: a tts.prompt(...) result.
         The same seed speaks the same codes as __call__."""
         check_sampling(temperature, top_k, top_p)
-        prefixes, parts = self._parts(text, speaker, prompt, max_chars)
+        prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
             if i:
                 yield torch.zeros(int(pause * self.sample_rate))
@@ -269,11 +270,11 @@ class TTS:
                     yield samples
             yield decoder.flush()
 
-    def __call__(self, text, speaker=None, prompt=None, temperature=0.8, top_k=50, top_p=0.9, ras=True, seed=0,
-                 pause=0.25, max_chars=5000):
+    def __call__(self, text, speaker=None, prompt=None, temperature=0.8, top_k=50, top_p=0.9, ras=True,
+                 seed=0, pause=0.25, max_chars=5000):
         """-> (waveform (T,) float tensor, sample rate)."""
         check_sampling(temperature, top_k, top_p)
-        prefixes, parts = self._parts(text, speaker, prompt, max_chars)
+        prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
         pieces = []
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
             codes = torch.tensor(list(self._codes(prefix, part, temperature, top_k, top_p, ras, seed + i)),
@@ -349,7 +350,7 @@ def main(argv=None):
                        top_p=args.top_p, ras=not args.no_ras, seed=args.seed, max_chars=args.max_chars)
         for text, out, where in jobs:  # check every line before speaking any
             try:
-                tts._parts(text, args.speaker, prompt, args.max_chars)
+                tts.prepare(text, args.speaker, prompt, args.max_chars)
             except TTSError as e:
                 raise TTSError(f"{where}{e}") from None
         for text, out, _ in jobs:
@@ -365,7 +366,8 @@ def main(argv=None):
             seconds = time.perf_counter() - start
             audio_seconds = n / tts.sample_rate
             rtf = seconds / audio_seconds if audio_seconds else float("inf")
-            print(f"{out}: {audio_seconds:.2f} s of audio in {seconds:.2f} s, real-time factor {rtf:.3f}{note}")
+            print(f"{out}: {audio_seconds:.2f} s of audio in {seconds:.2f} s, "
+                  f"real-time factor {rtf:.3f}{note}")
     except (TTSError, OSError) as e:
         sys.exit(f"error: {e}")
 

@@ -76,7 +76,8 @@ def main(argv=None):
         try:
             import pocketsphinx  # noqa: F401
         except ImportError:
-            sys.exit("error: --asr needs pocketsphinx (pip install -r requirements-extra.txt); or run with --no-asr")
+            sys.exit("error: --asr needs pocketsphinx (pip install -r requirements-extra.txt); "
+                     "or run with --no-asr")
     out = args.out_dir.resolve()
     out.mkdir(parents=True, exist_ok=True)
     log = out / "speedrun.log"
@@ -91,12 +92,14 @@ def main(argv=None):
                                            done=lambda: False)  # make_demo.py skips what exists
     codec_resume = ["--resume"] if (codec_dir / "last.pt").is_file() else []
     minutes["codec training"] = run_stage(
-        "codec training", python + ["train_tokenizer.py", "--device", p["device"], "--max_steps", str(p["codec_steps"]), "--gan_start", str(p["gan_start"]),
+        "codec training", python + ["train_tokenizer.py", "--device", p["device"],
+                                    "--max_steps", str(p["codec_steps"]), "--gan_start", str(p["gan_start"]),
                                     "--out_dir", str(codec_dir), *codec_resume], log,
         done=lambda: steps_done(codec_dir, p["codec_steps"], "codec.pt"))
     minutes["encoding"] = run_stage(
         "encoding", python + ["dataset/encode_corpus.py", "--codec",
-                              str(codec_dir / "codec.pt"), "--out_dir", str(codes_dir), "--device", p["device"],
+                              str(codec_dir / "codec.pt"), "--out_dir", str(codes_dir),
+                              "--device", p["device"],
                               *(["--limit", str(p["encode_limit"])] if p.get("encode_limit") else [])],
         log, done=lambda: False)  # encode_corpus.py itself skips work already done with this codec
     gpt_resume = ["--resume"] if (gpt_dir / "last.pt").is_file() else []
@@ -117,7 +120,8 @@ def main(argv=None):
 
     codec_report = json.loads((out / "eval_codec" / "report.json").read_text())
     tts_report = json.loads((out / "eval_tts" / "report.json").read_text())
-    summary = dict(preset=args.preset, minutes=minutes, codec=codec_report["metrics"], tts=tts_report["metrics"])
+    summary = dict(preset=args.preset, minutes=minutes, codec=codec_report["metrics"],
+                   tts=tts_report["metrics"])
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     print(f"\nspeedrun ({args.preset}) in {out}")

@@ -12,8 +12,8 @@ Voice prompts: with probability prompt_prob an example starts with another utter
 (its text and codes, no loss on them), so the model learns to continue a voice it is shown; inference can
 then clone a voice it never trained on. A prompted example has no speaker token: the voice comes from the
 speaker token or from the prompt, never both, so the model must learn to read the voice off the prompt,
-and a voice that has no token at all is laid out exactly as in training. Which examples get which prompt is decided with the batches, so
-that batch lengths count the prompt too.
+and a voice that has no token at all is laid out exactly as in training. Which examples get which prompt
+is decided with the batches, so that batch lengths count the prompt too.
 """
 import itertools
 from pathlib import Path

@@ -22,8 +22,9 @@ RATES = (2.0, 4.0)  # speech codes per text byte recorded in the tiny checkpoint
 
 def tiny_codec():
     torch.manual_seed(0)
-    codec = Codec(CodecConfig(codebook_size=CODES, codebook_dim=8, encoder_channels=4, encoder_max_channels=16,
-                              decoder_dim=32, decoder_intermediate=64, decoder_layers=2))
+    config = CodecConfig(codebook_size=CODES, codebook_dim=8, encoder_channels=4, encoder_max_channels=16,
+                         decoder_dim=32, decoder_intermediate=64, decoder_layers=2)
+    codec = Codec(config)
     codec.quantizer.initialized.fill_(True)
     return codec.eval()
 
@@ -36,8 +37,8 @@ def checkpoint(tmp_path_factory):
     config = GPTConfig(speech_vocab_size=CODES, n_layer=2, n_head=2, n_kv_head=1, d_model=32, max_seq_len=512)
     model = GPT(config)
     torch.save({"config": asdict(config), "speaker_map": {"kal": 0, "slt": 1},
-                "codes_info": {"codec": str(folder / "codec.pt"), "codec_sha256": file_sha256(folder / "codec.pt"),
-                               "codebook_size": CODES},
+                "codes_info": {"codec": str(folder / "codec.pt"), "codebook_size": CODES,
+                               "codec_sha256": file_sha256(folder / "codec.pt")},
                 "speech_per_byte": list(RATES),
                 "state_dict": {k: v.half() for k, v in model.state_dict().items()}}, folder / "gpt.pt")
     return folder / "gpt.pt"
@@ -120,7 +121,8 @@ def test_split_text_keeps_every_word_and_respects_the_limit():
     assert "".join(" ".join(parts).split()) == "".join(text.split())  # nothing lost, nothing added
     # Whole sentences packed while they fit: five of 20 bytes and their spaces make 104, so four.
     assert parts[0] == " ".join(["first sentence here."] * 4)
-    assert split_text("short one. and a second: with a colon.", 100) == ["short one. and a second: with a colon."]
+    text = "short one. and a second: with a colon."
+    assert split_text(text, 100) == [text]
     assert split_text("one sentence here. and another one.", 20) == ["one sentence here.", "and another one."]
 
 
@@ -134,7 +136,7 @@ def test_long_text_is_split_and_every_part_is_spoken(tts, monkeypatch):
 
     monkeypatch.setattr(GPT, "generate_stream", recording)
     text = " ".join(f"This is sentence number {i}, and it goes on for a while to be long." for i in range(12))
-    prefixes, parts = tts._parts(text, None, None, 5000)
+    prefixes, parts = tts.prepare(text, None, None, 5000)
     assert len(parts) > 3
     spoken.clear()
     wav, sample_rate = tts(text, top_k=5)
@@ -333,8 +335,9 @@ def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
                   ["--sentences", str(sentences), "--ref_dir", str(refs)],  # a corrupt reference
                   ["--sentences", str(sentences), "--ref_dir", str(tmp_path / "nowhere")],
                   ["--sentences", str(sentences), "--speaker", "kal", "--prompt_wav", str(refs / "001.wav")]):
-        bad = subprocess.run([sys.executable, "eval.py", "tts", "--out_dir", str(tmp_path / "bad"), "--checkpoint",
-                              str(checkpoint), *extra], capture_output=True, text=True, cwd=infer.ROOT)
+        bad = subprocess.run([sys.executable, "eval.py", "tts", "--out_dir", str(tmp_path / "bad"),
+                              "--checkpoint", str(checkpoint), *extra],
+                             capture_output=True, text=True, cwd=infer.ROOT)
         assert bad.returncode != 0 and bad.stderr.startswith("error:"), (extra, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
     assert not (tmp_path / "bad").exists()

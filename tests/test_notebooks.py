@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat", reason="notebooks need the extras: pip install -r requirements-extra.txt")
+nbformat = pytest.importorskip("nbformat",
+                               reason="notebooks need the extras: pip install -r requirements-extra.txt")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("matplotlib")
 pytest.importorskip("ipykernel")
