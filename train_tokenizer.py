@@ -108,6 +108,16 @@ class RandomClips(torch.utils.data.Dataset):
         return wav[start: start + self.n_samples]
 
 
+SHAPE_ARGS = ("codebook_size", "encoder_channels", "decoder_dim", "decoder_layers", "mpd_channels")
+checkpoint = load_checkpoint(args.out_dir / "last.pt") if args.resume else None
+if checkpoint is not None:
+    # A run's shape is fixed when it starts: take it from last.pt, not from today's flags or defaults.
+    for key in SHAPE_ARGS:
+        saved = checkpoint["args"].get(key)
+        if saved is not None and saved != getattr(args, key):
+            print(f"--{key} {saved} (as in {args.out_dir / 'last.pt'}, not {getattr(args, key)})")
+            setattr(args, key, saved)
+
 config = CodecConfig(codebook_size=args.codebook_size, encoder_channels=args.encoder_channels,
                      decoder_dim=args.decoder_dim,
                      decoder_intermediate=3 * args.decoder_dim, decoder_layers=args.decoder_layers)
@@ -124,9 +134,9 @@ loader = torch.utils.data.DataLoader(
 codec = Codec(config).to(device)
 # The period discriminator dominates the cost of an adversarial step; on a CPU a narrower one keeps a
 # step near twice the cost of a mel-only step instead of five times.
-mpd_channels = args.mpd_channels or ("16,64,256,512" if device.type == "cuda" else "16,32,64,128")
+args.mpd_channels = args.mpd_channels or ("16,64,256,512" if device.type == "cuda" else "16,32,64,128")
 discriminators = torch.nn.ModuleList([
-    MultiPeriodDiscriminator(channels=tuple(int(c) for c in mpd_channels.split(","))),
+    MultiPeriodDiscriminator(channels=tuple(int(c) for c in args.mpd_channels.split(","))),
     MultiResolutionDiscriminator()]).to(device)
 mel_loss = MultiScaleMelLoss(config.sample_rate).to(device)
 # betas (0.8, 0.99) as in HiFi-GAN/Vocos: a shorter momentum memory suits the moving GAN objective.
@@ -154,8 +164,7 @@ if args.init_from and not args.resume:
         sys.exit(f"error: {args.init_from} has another configuration: {saved.config}")
     codec.load_state_dict(saved.state_dict())
     print(f"initialised from {args.init_from}")
-if args.resume:
-    checkpoint = load_checkpoint(args.out_dir / "last.pt")
+if checkpoint is not None:
     codec.load_state_dict(checkpoint["codec"])
     discriminators.load_state_dict(checkpoint["discriminators"])
     opt_g.load_state_dict(checkpoint["opt_g"])

@@ -197,9 +197,12 @@ def test_train_tokenizer_runs_resumes_and_exports(tmp_path):
     subprocess.run(command + ["--max_steps", "3"], check=True, capture_output=True, cwd=ROOT)
     first = torch.load(out / "last.pt", weights_only=False)
     assert first["step"] == 3
-    result = subprocess.run(command + ["--max_steps", "5", "--resume"], check=True, capture_output=True,
-                            text=True, cwd=ROOT)
+    # A different shape on the command line (or a changed default) does not break the resume: the run's
+    # shape comes from last.pt.
+    result = subprocess.run(command + ["--max_steps", "5", "--resume", "--decoder_layers", "2"], check=True,
+                            capture_output=True, text=True, cwd=ROOT)
     assert "resumed" in result.stdout and "at step 3" in result.stdout
+    assert "--decoder_layers 1 (as in" in result.stdout
     assert torch.load(out / "last.pt", weights_only=False)["step"] == 5
     rows = (out / "log.csv").read_text().splitlines()
     assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4, 5]
