@@ -96,14 +96,21 @@ def load_checkpoint(path):
 
 
 class CSVLog:
-    """Append rows of numbers to a CSV file; the header is written once, when the file is new."""
+    """Append rows of numbers to a CSV file whose first column is the step. A run that starts (or
+    resumes) at `start_step` drops the rows after it, left by an interrupted run or an earlier one in the
+    same folder, so every step appears once."""
 
-    def __init__(self, path, fields):
+    def __init__(self, path, fields, start_step=0):
         self.path, self.fields = Path(path), list(fields)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.is_file():
-            with open(self.path, "w", newline="") as f:
-                csv.writer(f).writerow(self.fields)
+        rows = []
+        if self.path.is_file():
+            with open(self.path, newline="") as f:
+                rows = [r for r in list(csv.reader(f))[1:] if r and r[0].isdigit() and int(r[0]) <= start_step]
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", newline="") as f:
+            csv.writer(f).writerows([self.fields] + rows)
+        os.replace(tmp, self.path)
 
     def write(self, **row):
         with open(self.path, "a", newline="") as f:
@@ -432,7 +439,7 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
               f"micro-batches per process and step, peak lr {args.lr:g}"
               + (f"; resumed at step {step}" if step else ""))
         log = CSVLog(args.out_dir / "log.csv", ["step", "lr", "loss", "val_loss", "grad_norm", "tokens_per_s",
-                                                "mfu", "seconds"])
+                                                "mfu", "seconds"], start_step=step)
     progress = tqdm(total=args.max_steps, initial=step, desc=desc, dynamic_ncols=True, disable=not main)
     start_time = time.time()
     while step < args.max_steps:

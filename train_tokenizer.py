@@ -208,7 +208,7 @@ def validate():
 # The loop
 
 log = CSVLog(args.out_dir / "log.csv", ["step", "lr", "mel", "commit", "adv", "fm", "disc", "codes_used",
-                                        "perplexity", "val_mel", "val_codes", "seconds"])
+                                        "perplexity", "val_mel", "val_codes", "seconds"], start_step=step)
 codec.train()
 discriminators.train()
 batches = iter(loader)

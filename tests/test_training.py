@@ -21,7 +21,7 @@ from model.gpt import GPT, GPTConfig
 from model.lora import LoRALinear, add_lora, merged_state_dict
 from model.sequence import IGNORE, SPEECH_START, START, TEXT_VOCAB_SIZE, collate, encode_text
 from tokenizer.codec import Codec, CodecConfig
-from train_common import cosine_lr, forward_backward, setup_distributed, teardown_distributed
+from train_common import CSVLog, cosine_lr, forward_backward, setup_distributed, teardown_distributed
 
 ROOT = Path(__file__).resolve().parents[1]
 CODEBOOK = 32
@@ -267,6 +267,17 @@ def test_pretrain_writes_checkpoints_log_and_samples_and_resumes(pretrained):
     log = (out / "log.csv").read_text().splitlines()
     assert log[0].startswith("step,lr,loss,val_loss")
     assert [line.split(",")[0] for line in log[1:]] == ["1", "2", "3", "4"]
+
+
+def test_log_resumed_at_a_step_drops_the_rows_written_after_it(tmp_path):
+    log = CSVLog(tmp_path / "log.csv", ["step", "loss"])
+    for step in range(1, 6):  # an interrupted run got to step 5, its last checkpoint was step 3
+        log.write(step=step, loss=0.5)
+    log = CSVLog(tmp_path / "log.csv", ["step", "loss"], start_step=3)
+    log.write(step=4, loss=0.25)
+    assert (tmp_path / "log.csv").read_text().splitlines() == ["step,loss", "1,0.5", "2,0.5", "3,0.5", "4,0.25"]
+    CSVLog(tmp_path / "log.csv", ["step", "loss"])  # a fresh run in the same folder starts a fresh log
+    assert (tmp_path / "log.csv").read_text().splitlines() == ["step,loss"]
 
 
 def test_missing_codes_is_one_line_error(tmp_path):
