@@ -5,12 +5,22 @@ Speed of the codec and of speaking, printed as numbers (nothing here is a test: 
     python bench.py tts                        # real-time factor, time to first audio: checkpoints/gpt.pt
     python bench.py tts --preset cpu           # ... of an untrained model (speed needs no training)
     python bench.py tts --device cuda --preset gpu
+    python bench.py train                      # training tokens/s, MFU and peak memory of every preset
+    python bench.py train --device cuda --compile
 
 `tts` generates exactly --seconds of speech codes at batch 1 with the KV cache (so that every model and
 machine is timed on the same amount of work), decodes them with the codec, and reports the real-time
 factor (compute seconds per second of audio; below 1 is faster than real time). Streaming: the time from
 the call to the first decoded chunk, with infer.py's StreamDecoder defaults.
+
+`train` times full optimizer steps (forward, backward, clipping, AdamW) of each preset on batches laid out
+as in training (text, speaker, speech codes: random values, real shapes) with train_pretrain.py's default
+tokens per batch. MFU = the model's training FLOPs per second (GPT.estimate_flops_per_token) / the
+hardware's peak. On a CPU the peak is measured in the same run: a large fp32 matmul, the best any
+kernel can do there. On a GPU it is the card's dense bf16 figure from its data sheet (--peak_flops for
+cards not in the table); a measured bf16 matmul is printed beside it.
 """
+import resource
 import argparse
 import statistics
 import sys
@@ -21,9 +31,9 @@ import torch
 
 from infer import DEFAULT_GPT, TTS, StreamDecoder, TTSError
 from model.gpt import GPT, PRESETS, GPTConfig
-from model.sequence import TEXT_VOCAB_SIZE, build_example, encode_text
+from model.sequence import TEXT_VOCAB_SIZE, build_example, collate, encode_text
 from tokenizer.codec import Codec
-from train_common import pick_device
+from train_common import forward_backward, maybe_compile, pick_device
 
 SENTENCE = "The quick brown fox jumps over the lazy dog while the band plays on."
 
@@ -114,10 +124,88 @@ def bench_tts(args, device):
     print(f"  streaming: first audio after {1000 * first_s:.0f} ms")
 
 
+# Dense bf16 peak FLOP/s from the vendors' data sheets (without sparsity), matched against the device name.
+GPU_PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10G": 70e12,
+                 "RTX 4090": 165e12, "RTX 3090": 71e12, "RTX A6000": 155e12}
+
+
+def matmul_flops(device, dtype, n, repeats=5):
+    """Measured FLOP/s of an n x n matmul: the practical peak of the machine for that dtype."""
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    seconds, _ = timed(lambda: a @ b, device, repeats)
+    return 2 * n ** 3 / seconds
+
+
+def peak_memory_mb(device):
+    """Peak memory so far: allocated by torch on a GPU; the process's resident set on a CPU (which only
+    grows, so presets are timed smallest first)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def synthetic_batch(max_tokens, speech_vocab_size, seq_len, generator):
+    """As many examples of seq_len tokens as fit in max_tokens, laid out as training lays them out: 60
+    text bytes and a speaker, then speech codes to fill seq_len."""
+    examples = []
+    for _ in range(max(1, max_tokens // seq_len)):
+        text = torch.randint(32, 127, (60,), generator=generator).tolist()
+        codes = torch.randint(0, speech_vocab_size, (seq_len - 64,), generator=generator)
+        examples.append(build_example(text, codes, TEXT_VOCAB_SIZE, speaker=0,
+                                      speech_vocab_size=speech_vocab_size))
+    return collate(examples)
+
+
+def bench_train(args, device):
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        peak = args.peak_flops or next((v for k, v in GPU_PEAK_BF16.items() if k in name), None)
+        measured = matmul_flops(device, torch.bfloat16, 8192)
+        if peak is None:
+            print(f"{name} is not in the table of data-sheet peaks: MFU against the measured bf16 matmul")
+            peak = measured
+        print(f"{name}: peak {peak / 1e12:.0f} TFLOP/s bf16; a bf16 8192^3 matmul measures "
+              f"{measured / 1e12:.0f} TFLOP/s")
+    else:
+        peak = args.peak_flops or matmul_flops(device, torch.float32, 2048)
+        print(f"CPU, {torch.get_num_threads()} threads: peak {peak / 1e9:.0f} GFLOP/s "
+              f"({'--peak_flops' if args.peak_flops else 'measured: a 2048^3 fp32 matmul'})")
+    max_tokens = args.max_tokens or (16384 if device.type == "cuda" else 4096)
+    presets = [args.preset] if args.preset else list(PRESETS)
+    print(f"{max_tokens} tokens per step in sequences of {args.seq_len}, median of {args.repeats} steps "
+          f"after a warm-up{', torch.compile' if args.compile else ''}:")
+    print(f"  {'preset':8s} {'params':>8s} {'tokens/s':>10s} {'MFU':>7s} {'step':>9s} {'peak memory':>12s}")
+    for preset in presets:
+        torch.manual_seed(0)
+        model = GPT(GPTConfig(**PRESETS[preset])).to(device)
+        optimizer = model.configure_optimizers(0.1, 3e-4, (0.9, 0.95), device.type)
+        compiled = maybe_compile(model, args.compile, device)
+        batch = synthetic_batch(max_tokens, model.cfg.speech_vocab_size, args.seq_len,
+                                torch.Generator().manual_seed(0))
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+
+        def train_step():
+            _, n_tokens = forward_backward(compiled, [batch], device)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            return n_tokens
+
+        seconds, n_tokens = timed(train_step, device, args.repeats)
+        tokens_per_s = n_tokens / seconds
+        mfu = model.estimate_flops_per_token(args.seq_len) * tokens_per_s / peak
+        print(f"  {preset:8s} {model.num_parameters() / 1e6:7.1f}M {tokens_per_s:10.0f} {100 * mfu:6.1f}% "
+              f"{1000 * seconds:7.0f}ms {peak_memory_mb(device):9.0f} MB")
+        del model, optimizer, compiled
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["codec", "tts"])
+    parser.add_argument("what", choices=["codec", "tts", "train"])
     parser.add_argument("--device", default="cpu", help="cpu, cuda, auto, ...")
     parser.add_argument("--codec", type=Path, default=None, help="codec (default: checkpoints/codec.pt)")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_GPT, help="GPT model.pt for tts")
@@ -126,12 +214,17 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=10.0, help="audio per run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (the median is printed)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--max_tokens", type=int, default=None,
+                        help="train: tokens per step (default: as train_pretrain.py, 4096 on a CPU, 16384 on a GPU)")
+    parser.add_argument("--seq_len", type=int, default=256, help="train: tokens per sequence")
+    parser.add_argument("--compile", action="store_true", help="train: torch.compile the model")
+    parser.add_argument("--peak_flops", type=float, default=None, help="train: the hardware's peak FLOP/s")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     try:
-        (bench_codec if args.what == "codec" else bench_tts)(args, device)
+        {"codec": bench_codec, "tts": bench_tts, "train": bench_train}[args.what](args, device)
     except FileNotFoundError as e:
         sys.exit(f"error: {e}")
 
