@@ -174,7 +174,7 @@ def bench_train(args, device):
     presets = [args.preset] if args.preset else list(PRESETS)
     print(f"{max_tokens} tokens per step in sequences of {args.seq_len}, median of {args.repeats} steps "
           f"after a warm-up{', torch.compile' if args.compile else ''}:")
-    print(f"  {'preset':8s} {'params':>8s} {'tokens/s':>10s} {'MFU':>7s} {'step':>9s} {'peak memory':>12s}")
+    print(f"  {'preset':8s} {'params':>8s} {'tokens/s':>10s} {'MFU':>7s} {'step':>10s} {'peak memory':>12s}")
     for preset in presets:
         torch.manual_seed(0)
         model = GPT(GPTConfig(**PRESETS[preset])).to(device)
@@ -196,7 +196,7 @@ def bench_train(args, device):
         tokens_per_s = n_tokens / seconds
         mfu = model.estimate_flops_per_token(args.seq_len) * tokens_per_s / peak
         print(f"  {preset:8s} {model.num_parameters() / 1e6:7.1f}M {tokens_per_s:10.0f} {100 * mfu:6.1f}% "
-              f"{1000 * seconds:7.0f}ms {peak_memory_mb(device):9.0f} MB")
+              f"{1000 * seconds:8.1f}ms {peak_memory_mb(device):9.0f} MB")
         del model, optimizer, compiled
         if device.type == "cuda":
             torch.cuda.empty_cache()
