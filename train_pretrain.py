@@ -21,6 +21,9 @@ decoding the real codes).
 import argparse
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from model.gpt import GPT, PRESETS, GPTConfig
 from train_common import add_training_args, load_data, seed_everything, setup_distributed, train_gpt
 
@@ -34,6 +37,9 @@ for name in SIZES:
 parser.add_argument("--max_seq_len", type=int, default=GPTConfig.max_seq_len,
                     help="longest example in tokens (text + speech); longer utterances are left out")
 parser.add_argument("--dropout", type=float, default=0.0, help="dropout in the transformer blocks")
+parser.add_argument("--text_position_step", type=float, default=None,
+                    help="rotary positions between text bytes (model/gpt.py, GPT.positions); default: the "
+                         "training set's median speech codes per byte; 0: plain positions")
 parser.set_defaults(out_dir=Path("out/pretrain"), max_steps=10_000, warmup=200)
 args = parser.parse_args()
 
@@ -43,8 +49,14 @@ train_set, val_set = load_data(args, args.max_seq_len)
 preset = args.preset if args.preset != "auto" else ("gpu" if distributed.device.type == "cuda" else "cpu")
 overrides = {name: getattr(args, name) for name in SIZES}
 sizes = {**PRESETS[preset], **{name: value for name, value in overrides.items() if value is not None}}
+if args.text_position_step is None:  # codes per byte: where, on the speech side, a byte is spoken
+    args.text_position_step = round(float(np.median([row["length"] / max(1, len(text)) for row, text
+                                                     in zip(train_set.rows, train_set.text_ids)])), 3)
 config = GPTConfig(speech_vocab_size=train_set.speech_vocab_size, max_seq_len=args.max_seq_len,
-                   dropout=args.dropout, **sizes)
+                   dropout=args.dropout, text_position_step=args.text_position_step, **sizes)
+last = args.out_dir / "last.pt"
+if args.resume and last.is_file():  # a run keeps the shape it started with, whatever today's flags say
+    config = GPTConfig(**torch.load(last, map_location="cpu", weights_only=False)["config"])
 # 1e-3 for the small cpu preset, 3e-4 from the gpu preset up: wider models need smaller steps to stay stable.
 args.lr = args.lr or (1e-3 if config.d_model <= 256 else 3e-4)
 train_gpt(GPT(config), train_set, val_set, args, distributed, desc="pretrain")

@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from model.sequence import IGNORE, SPEECH_VOCAB_SIZE, TEXT_VOCAB_SIZE
+from model.sequence import BYTE_VALUES, IGNORE, SPEECH_START, SPEECH_VOCAB_SIZE, TEXT_VOCAB_SIZE
 
 
 SDPA_HAS_GQA = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= (2, 5)
@@ -41,6 +41,9 @@ class GPTConfig:
     dropout: float = 0.0
     rope_theta: float = 10000.0
     norm_eps: float = 1e-5
+    # Rotary positions of text bytes are this many apart (the training data's median speech codes per
+    # byte), speech codes 1 apart, both counted from 0: see GPT.positions. 0: plain positions 0, 1, 2, ...
+    text_position_step: float = 0.0
 
     def __post_init__(self):
         if self.d_model % self.n_head or self.n_head % self.n_kv_head:
@@ -69,10 +72,11 @@ class RMSNorm(nn.Module):
         return (x * inverse_rms).type_as(x) * self.weight
 
 
-def rotary_tables(head_size, max_seq_len, theta):
-    """cos and sin (max_seq_len, hs/2) of the angle position * frequency, one frequency per pair."""
-    frequencies = 1.0 / theta ** (torch.arange(0, head_size, 2).float() / head_size)  # (hs/2,)
-    angles = torch.outer(torch.arange(max_seq_len).float(), frequencies)  # (max_seq_len, hs/2)
+def rotary(positions, head_size, theta):
+    """cos and sin (..., hs/2) of the angle position * frequency, one frequency per pair, for positions
+    (...) of any shape; positions need not be whole numbers."""
+    frequencies = 1.0 / theta ** (torch.arange(0, head_size, 2, device=positions.device).float() / head_size)
+    angles = positions.float().unsqueeze(-1) * frequencies  # (..., hs/2)
     return angles.cos(), angles.sin()
 
 
@@ -91,6 +95,7 @@ class KVCache:
     def __init__(self, n_layer):
         self.keys = [None] * n_layer
         self.values = [None] * n_layer
+        self.n_bytes = self.n_speech = 0  # text bytes and speech-side tokens seen (GPT.positions)
 
     @property
     def length(self):
@@ -138,10 +143,8 @@ class CausalSelfAttention(nn.Module):
         # (torch >= 2.5) does that without copying (measured on a CPU: attention 2.4x faster per generated
         # token, 1.4x per training step); older torch copies each kv head to its group.
         group = self.n_head // self.n_kv_head
-        gqa = {}
-        if group > 1 and SDPA_HAS_GQA:
-            gqa = {"enable_gqa": True}
-        elif group > 1:
+        gqa = {"enable_gqa": True} if group > 1 and SDPA_HAS_GQA else {}
+        if group > 1 and not SDPA_HAS_GQA:
             k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)  # (B, nh, T_all, hs)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal, **gqa,
                                            dropout_p=self.dropout if self.training else 0.0)  # (B, nh, T, hs)
@@ -223,10 +226,6 @@ class GPT(nn.Module):
         self.final_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         # Only codes + END are predicted: text is never a target, so no capacity goes to predicting it.
         self.speech_head = nn.Linear(cfg.d_model, cfg.speech_vocab_size + 1, bias=False)
-        cos, sin = rotary_tables(cfg.d_model // cfg.n_head, cfg.max_seq_len, cfg.rope_theta)
-        # Not saved in checkpoints: they are a function of the config.
-        self.register_buffer("rope_cos", cos, persistent=False)
-        self.register_buffer("rope_sin", sin, persistent=False)
 
         self.apply(self._init_weights)
         # Each block adds two outputs (attention, MLP) to the residual stream, so 2 * n_layer roughly
@@ -260,7 +259,9 @@ class GPT(nn.Module):
         past = 0 if kv_cache is None else kv_cache.length
         if past + T > self.cfg.max_seq_len:
             raise ValueError(f"{past + T} tokens exceed max_seq_len {self.cfg.max_seq_len}")
-        cos, sin = self.rope_cos[past:past + T], self.rope_sin[past:past + T]  # (T, hs/2)
+        positions = self.positions(ids, kv_cache)  # (B, T)
+        cos, sin = rotary(positions, self.cfg.d_model // self.cfg.n_head, self.cfg.rope_theta)  # (B, T, hs/2)
+        cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # (B, 1, T, hs/2): the same for every head
         x = self.dropout(self.embed(ids))  # (B, T, C)
         for layer, block in enumerate(self.blocks):
             x = block(x, cos, sin, kv_cache, layer)
@@ -270,6 +271,26 @@ class GPT(nn.Module):
             # In fp32: a softmax over 1025 entries in bf16 makes a noticeably noisier loss.
             loss = F.cross_entropy(logits.float().view(B * T, -1), targets.view(B * T), ignore_index=IGNORE)
         return logits, loss
+
+    def positions(self, ids, kv_cache=None):
+        """Rotary positions (B, T) of ids, continuing the cached ones. Plain (text_position_step 0): 0, 1,
+        2, ... Aligned: byte j at step * j (START, speaker: 0), SPEECH_START at -1 and code k at k. The code
+        spoken while byte j is read then sits near position step * j, so one head can find the bytes being
+        spoken by relative position alone; with plain positions that distance depends on the sentence's
+        length and a small model must find its place in the text by content, which it learns late."""
+        B, T = ids.shape
+        step = self.cfg.text_position_step
+        if not step:
+            past = 0 if kv_cache is None else kv_cache.length
+            return torch.arange(past, past + T, device=ids.device).expand(B, T)
+        is_byte = ids < BYTE_VALUES  # (B, T)
+        is_speech = (ids >= self.cfg.text_vocab_size) | (ids == SPEECH_START)  # (B, T)
+        bytes_before = torch.cumsum(is_byte, 1) - is_byte.long()  # bytes strictly before each token
+        speech_upto = torch.cumsum(is_speech, 1)  # speech-side tokens up to and including each token
+        if kv_cache is not None:
+            bytes_before, speech_upto = bytes_before + kv_cache.n_bytes, speech_upto + kv_cache.n_speech
+            kv_cache.n_bytes, kv_cache.n_speech = bytes_before[:, -1:] + is_byte[:, -1:], speech_upto[:, -1:]
+        return torch.where(is_speech, (speech_upto - 2).float(), step * bytes_before.float())  # (B, T)
 
     @torch.no_grad()
     def generate(self, prefix_ids, max_new_tokens, **sampling):

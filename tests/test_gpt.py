@@ -90,8 +90,9 @@ def greedy_by_full_forward(model, prefix, n_tokens):
     return codes
 
 
-def test_cached_greedy_generation_matches_full_forward():
-    model = tiny_model(seed=1)
+@pytest.mark.parametrize("step", [0.0, 3.5])  # plain and text-aligned rotary positions
+def test_cached_greedy_generation_matches_full_forward(step):
+    model = tiny_model(seed=1, text_position_step=step)
     # At init (std 0.02) the logits hardly depend on context, and a cache bug such as a wrong position
     # offset still picks the same argmax; larger weights make attention decide the tokens.
     with torch.no_grad():
@@ -102,9 +103,10 @@ def test_cached_greedy_generation_matches_full_forward():
     assert cached.tolist() == greedy_by_full_forward(model, prefix, 30)
 
 
-def test_cached_logits_match_full_forward():
+@pytest.mark.parametrize("step", [0.0, 3.5])
+def test_cached_logits_match_full_forward(step):
     """A prefill, single steps, and multi-token chunks on a non-empty cache (they need the explicit mask)."""
-    model = tiny_model(seed=2)
+    model = tiny_model(seed=2, text_position_step=step)
     ids = torch.cat([torch.randint(0, TV, (2, 12)), TV + torch.randint(0, SPEECH_VOCAB, (2, 28))], dim=1)
     full_logits, _ = model(ids)
     kv_cache, pieces = KVCache(model.cfg.n_layer), []
@@ -114,10 +116,22 @@ def test_cached_logits_match_full_forward():
     torch.testing.assert_close(torch.cat(pieces, dim=1), full_logits, atol=1e-5, rtol=1e-5)
 
 
+def test_rotary_positions_plain_and_aligned_to_the_text():
+    ids = torch.tensor([[START, speaker_id(0), *encode_text("abc"), SPEECH_START, TV + 5, TV + 9, TV + 5]])
+    assert tiny_model().positions(ids).tolist() == [list(range(9))]  # plain: the sequence index
+    # Aligned: byte j at 2.5 j (START and the speaker at 0), SPEECH_START at -1, code k at k.
+    assert tiny_model(text_position_step=2.5).positions(ids).tolist() == [[0, 0, 0, 2.5, 5, -1, 0, 1, 2]]
+    # With a voice prompt the bytes (prompt text, then text) and the codes (prompt codes, then speech)
+    # each count on: the prompt is simply the start of the same alignment.
+    prompted = torch.tensor([[START, *encode_text("ab"), *encode_text("c"), SPEECH_START, TV + 1, TV + 2]])
+    assert tiny_model(text_position_step=2.0).positions(prompted).tolist() == [[0, 0, 2, 4, -1, 0, 1]]
+
+
 # 3. Causality
 
-def test_future_tokens_do_not_change_earlier_logits():
-    model = tiny_model(seed=3)
+@pytest.mark.parametrize("step", [0.0, 3.5])
+def test_future_tokens_do_not_change_earlier_logits(step):
+    model = tiny_model(seed=3, text_position_step=step)
     ids = torch.randint(0, TV + SPEECH_VOCAB, (1, 30))
     changed = ids.clone()
     changed[0, 20:] = (changed[0, 20:] + 7) % (TV + SPEECH_VOCAB)
