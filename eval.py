@@ -8,6 +8,7 @@ Evaluate the project's models with numbers a listener cares about, on audio the 
     python eval.py tts --out_dir out/eval_tts --asr --limit 40     # demo test split, every voice
     python eval.py tts --sentences lines.txt --ref_dir originals --out_dir out/eval_lines --speaker slt --asr
     python eval.py tts --out_dir out/eval_clone --clone --asr      # voices from prompts, not speaker tokens
+    python eval.py text                                    # how much checkpoints/gpt.pt reads its text
 
 `codec` sends every utterance through encode -> decode, writes the resynthesis to --out_dir (so you can
 listen to it), prints a table per speaker and saves everything in --out_dir/report.json:
@@ -25,6 +26,11 @@ listen to it), prints a table per speaker and saves everything in --out_dir/repo
 
 The reference is peak-normalised exactly as the codec normalises its input, so a level difference is
 never counted as an error. The helpers (word_error_rate, Recognizer, stoi_score) are importable.
+
+`text` asks whether the GPT reads its text at all, long before it speaks intelligibly: the loss per speech
+token of held-out utterances (teacher-forced, as in training) with their own text, with the text of
+another utterance of the same voice, and with no text. A model that only continues speech scores the
+same with any text; the gap "other - own" is what the text is worth to it, in nats per speech token.
 """
 import argparse
 import importlib
@@ -48,7 +54,7 @@ from dataset.readers import DEMO_DIR, Corpus, CorpusError, Utterance, read_corpu
 from tokenizer.codec import DEFAULT_CHECKPOINT, Codec, peak_normalize
 from tokenizer.discriminators import MultiScaleMelLoss
 from tokenizer.text import normalize
-from train_common import pick_device
+from train_common import check_same_codec, load_gpt, pick_device
 
 EXTRA = "pip install -r requirements-extra.txt"
 
@@ -569,6 +575,44 @@ def evaluate_tts(args):
 # Command line
 
 
+@torch.no_grad()
+def evaluate_text_use(args):
+    from dataset.speech_tokens import SpeechTokens, open_codes, select
+    from infer import DEFAULT_GPT
+    from model.sequence import IGNORE, TEXT_VOCAB_SIZE, build_example
+    checkpoint_path = args.checkpoint or DEFAULT_GPT
+    model, checkpoint = load_gpt(checkpoint_path)
+    model.eval()
+    codes, rows, info = open_codes(args.data)
+    check_same_codec(checkpoint["codes_info"], info, checkpoint_path)
+    rows = [r for r in select(rows, args.split) if r["speaker"] in checkpoint["speaker_map"]]
+    data = SpeechTokens(codes, rows, info, checkpoint["speaker_map"], model.cfg.max_seq_len)
+    if len(data) == 0:
+        raise SystemExit(f"error: no {args.split} utterances of the model's voices in {args.data}")
+    picked = [i for indices in data.by_speaker.values() for i in indices[:args.limit]]
+
+    def speech_loss(index, text_ids):  # mean loss per speech token (codes and END) of utterance `index`
+        speaker = data.speaker_map[data.rows[index]["speaker"]]
+        ids, targets = build_example(text_ids, data.speech_codes(index), TEXT_VOCAB_SIZE, speaker=speaker,
+                                     speech_vocab_size=data.speech_vocab_size)
+        logits, _ = model(ids[None])
+        return torch.nn.functional.cross_entropy(logits[0], targets, ignore_index=IGNORE).item()
+
+    losses = {"own": [], "other": [], "none": []}
+    for index in tqdm(picked, desc="text", leave=False):
+        same = data.by_speaker[data.rows[index]["speaker"]][:args.limit]
+        other = same[(same.index(index) + len(same) // 2) % len(same)]  # half the list away: not itself
+        for name, text_ids in zip(losses, (data.text_ids[index], data.text_ids[other], [])):
+            losses[name].append(speech_loss(index, text_ids))
+    means = {name: mean(values) for name, values in losses.items()}
+    means["gain"] = means["other"] - means["own"]
+    print(f"{checkpoint_path}: loss per speech token of {len(picked)} {args.split} utterances, with")
+    for name, label in (("own", "their own text"), ("other", "another utterance's text"), ("none", "no text"),
+                        ("gain", "text gain (another - own)")):
+        print(f"  {label:26s} {means[name]:.3f}")
+    return means
+
+
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -622,6 +666,14 @@ def build_parser():
                      help="processes running the recogniser (each uses one core)")
     tts.add_argument("--device", default="cpu", help="cpu, cuda, auto, ...")
     tts.set_defaults(run=evaluate_tts)
+
+    text = commands.add_parser("text", help="how much the GPT's predictions of speech depend on its text",
+                               description="Teacher-forced loss with the right text, another text, none.")
+    text.add_argument("--checkpoint", type=Path, default=None, help="GPT model.pt (default: checkpoints/gpt.pt)")
+    text.add_argument("--data", type=Path, default=DEMO_DIR / "codes", help="an encoded corpus")
+    text.add_argument("--split", default="val", help="which utterances: train, val, test")
+    text.add_argument("--limit", type=int, default=None, help="at most this many utterances per voice")
+    text.set_defaults(run=evaluate_text_use)
     return parser
 
 

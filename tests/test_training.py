@@ -280,6 +280,24 @@ def test_log_resumed_at_a_step_drops_the_rows_written_after_it(tmp_path):
     assert (tmp_path / "log.csv").read_text().splitlines() == ["step,loss"]
 
 
+def test_eval_text_scores_the_speech_with_its_own_another_and_no_text(pretrained, capsys):
+    from eval import build_parser
+    codes, out = pretrained
+    args = build_parser().parse_args(["text", "--checkpoint", str(out / "model.pt"), "--data", str(codes)])
+    means = args.run(args)
+    assert "4 val utterances" in capsys.readouterr().out  # the last two of each voice
+    assert all(np.isfinite(v) and v > 0 for k, v in means.items() if k != "gain")
+    assert means["own"] != means["other"] != means["none"]  # three different inputs
+    assert means["gain"] == means["other"] - means["own"]
+    # The codes of another codec: one line, not a wrong number.
+    info = json.loads((codes / "info.json").read_text())
+    other_codes = make_codes_folder(out.parent / "other_codes")
+    (other_codes / "info.json").write_text(json.dumps({**info, "codec_sha256": "0" * 64}))
+    args = build_parser().parse_args(["text", "--checkpoint", str(out / "model.pt"), "--data", str(other_codes)])
+    with pytest.raises(SystemExit, match="another codec"):
+        args.run(args)
+
+
 def test_missing_codes_is_one_line_error(tmp_path):
     result = run_script("train_pretrain.py", "--data", tmp_path / "no_codes", "--device", "cpu")
     assert result.returncode != 0
