@@ -215,7 +215,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (the median is printed)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--max_tokens", type=int, default=None,
-                        help="train: tokens per step (default: as train_pretrain.py, 4096 on a CPU, 16384 on a GPU)")
+                        help="train: tokens per step (default: train_pretrain.py's, 4096 CPU, 16384 GPU)")
     parser.add_argument("--seq_len", type=int, default=256, help="train: tokens per sequence")
     parser.add_argument("--compile", action="store_true", help="train: torch.compile the model")
     parser.add_argument("--peak_flops", type=float, default=None, help="train: the hardware's peak FLOP/s")

@@ -669,7 +669,8 @@ def build_parser():
 
     text = commands.add_parser("text", help="how much the GPT's predictions of speech depend on its text",
                                description="Teacher-forced loss with the right text, another text, none.")
-    text.add_argument("--checkpoint", type=Path, default=None, help="GPT model.pt (default: checkpoints/gpt.pt)")
+    text.add_argument("--checkpoint", type=Path, default=None,
+                      help="GPT model.pt (default: checkpoints/gpt.pt)")
     text.add_argument("--data", type=Path, default=DEMO_DIR / "codes", help="an encoded corpus")
     text.add_argument("--split", default="val", help="which utterances: train, val, test")
     text.add_argument("--limit", type=int, default=None, help="at most this many utterances per voice")

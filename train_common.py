@@ -106,7 +106,8 @@ class CSVLog:
         rows = []
         if self.path.is_file():
             with open(self.path, newline="") as f:
-                rows = [r for r in list(csv.reader(f))[1:] if r and r[0].isdigit() and int(r[0]) <= start_step]
+                rows = [r for r in list(csv.reader(f))[1:]
+                        if r and r[0].isdigit() and int(r[0]) <= start_step]
         tmp = self.path.with_name(self.path.name + ".tmp")
         with open(tmp, "w", newline="") as f:
             csv.writer(f).writerows([self.fields] + rows)

@@ -275,7 +275,8 @@ def test_log_resumed_at_a_step_drops_the_rows_written_after_it(tmp_path):
         log.write(step=step, loss=0.5)
     log = CSVLog(tmp_path / "log.csv", ["step", "loss"], start_step=3)
     log.write(step=4, loss=0.25)
-    assert (tmp_path / "log.csv").read_text().splitlines() == ["step,loss", "1,0.5", "2,0.5", "3,0.5", "4,0.25"]
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert rows == ["step,loss", "1,0.5", "2,0.5", "3,0.5", "4,0.25"]
     CSVLog(tmp_path / "log.csv", ["step", "loss"])  # a fresh run in the same folder starts a fresh log
     assert (tmp_path / "log.csv").read_text().splitlines() == ["step,loss"]
 
@@ -293,7 +294,8 @@ def test_eval_text_scores_the_speech_with_its_own_another_and_no_text(pretrained
     info = json.loads((codes / "info.json").read_text())
     other_codes = make_codes_folder(out.parent / "other_codes")
     (other_codes / "info.json").write_text(json.dumps({**info, "codec_sha256": "0" * 64}))
-    args = build_parser().parse_args(["text", "--checkpoint", str(out / "model.pt"), "--data", str(other_codes)])
+    args = build_parser().parse_args(["text", "--checkpoint", str(out / "model.pt"),
+                                      "--data", str(other_codes)])
     with pytest.raises(SystemExit, match="another codec"):
         args.run(args)
 
