@@ -210,6 +210,9 @@ def setup_distributed(device_name="auto"):
 
 def teardown_distributed():
     if dist.is_initialized():
+        # Wait for every process first: one that tears gloo down while another still has work in flight
+        # (saving a checkpoint, say) can abort the other.
+        dist.barrier()
         dist.destroy_process_group()
 
 
