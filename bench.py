@@ -20,8 +20,8 @@ hardware's peak. On a CPU the peak is measured in the same run: a large fp32 mat
 kernel can do there. On a GPU it is the card's dense bf16 figure from its data sheet (--peak_flops for
 cards not in the table); a measured bf16 matmul is printed beside it.
 """
-import resource
 import argparse
+import resource
 import statistics
 import sys
 import time

@@ -283,8 +283,7 @@ def save_gpt(model, optimizer, step, train_set, args):
     precision, with the config, the speaker map and the codes' info.json (which codec to decode with)."""
     # How many speech codes a byte of text took in training (1st and 99th percentiles): infer.py bounds
     # the length of what it generates with them.
-    rates = np.array([row["length"] / max(1, len(text))
-                      for row, text in zip(train_set.rows, train_set.text_ids)])
+    rates = train_set.speech_per_byte()
     shared = {"config": asdict(model.cfg), "speaker_map": train_set.speaker_map, "codes_info": train_set.info,
               "speech_per_byte": [float(np.percentile(rates, 1)), float(np.percentile(rates, 99))]}
     atomic_save({**shared, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,

@@ -22,10 +22,10 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from model.gpt import GPT, PRESETS, GPTConfig
-from train_common import add_training_args, load_data, seed_everything, setup_distributed, train_gpt
+from train_common import (add_training_args, load_checkpoint, load_data, seed_everything, setup_distributed,
+                          train_gpt)
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 add_training_args(parser, lr_default="1e-3 up to d_model 256 (the cpu preset), 3e-4 for wider models")
@@ -49,14 +49,13 @@ train_set, val_set = load_data(args, args.max_seq_len)
 preset = args.preset if args.preset != "auto" else ("gpu" if distributed.device.type == "cuda" else "cpu")
 overrides = {name: getattr(args, name) for name in SIZES}
 sizes = {**PRESETS[preset], **{name: value for name, value in overrides.items() if value is not None}}
-if args.text_position_step is None:  # codes per byte: where, on the speech side, a byte is spoken
-    args.text_position_step = round(float(np.median([row["length"] / max(1, len(text)) for row, text
-                                                     in zip(train_set.rows, train_set.text_ids)])), 3)
-config = GPTConfig(speech_vocab_size=train_set.speech_vocab_size, max_seq_len=args.max_seq_len,
-                   dropout=args.dropout, text_position_step=args.text_position_step, **sizes)
-last = args.out_dir / "last.pt"
-if args.resume and last.is_file():  # a run keeps the shape it started with, whatever today's flags say
-    config = GPTConfig(**torch.load(last, map_location="cpu", weights_only=False)["config"])
+if args.resume:  # a run keeps the shape it started with, whatever today's flags and defaults say
+    config = GPTConfig(**load_checkpoint(args.out_dir / "last.pt")["config"])
+else:
+    if args.text_position_step is None:  # codes per byte: where, on the speech side, a byte is spoken
+        args.text_position_step = round(float(np.median(train_set.speech_per_byte())), 3)
+    config = GPTConfig(speech_vocab_size=train_set.speech_vocab_size, max_seq_len=args.max_seq_len,
+                       dropout=args.dropout, text_position_step=args.text_position_step, **sizes)
 # 1e-3 for the small cpu preset, 3e-4 from the gpu preset up: wider models need smaller steps to stay stable.
 args.lr = args.lr or (1e-3 if config.d_model <= 256 else 3e-4)
 train_gpt(GPT(config), train_set, val_set, args, distributed, desc="pretrain")

@@ -101,6 +101,10 @@ class SpeechTokens(torch.utils.data.Dataset):
         prompt = same[-1] if choice == index else choice
         return prompt if self.length(index, prompt) <= self.max_seq_len else None
 
+    def speech_per_byte(self):
+        """Speech codes per text byte of every utterance here, (N,): how fast the voices speak."""
+        return np.array([row["length"] / max(1, len(text)) for row, text in zip(self.rows, self.text_ids)])
+
     def speech_codes(self, index):
         row = self.rows[index]
         return self.codes[row["offset"]: row["offset"] + row["length"]].astype(np.int64).tolist()
