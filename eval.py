@@ -23,9 +23,12 @@ listen to it), prints a table per speaker and saves everything in --out_dir/repo
                  original and the resynthesis. Its own errors on Festival's robotic voices are not small
                  (0.13-0.22 on the demo originals), so the ratio WER(resynthesis) / WER(original) is the
                  number to watch: 1 means the codec lost no intelligibility the recogniser can detect.
+                 The character error rate (CER) of the same transcripts is reported beside it: it
+                 credits a word heard with one wrong sound, so it moves before the WER does.
 
 The reference is peak-normalised exactly as the codec normalises its input, so a level difference is
-never counted as an error. The helpers (word_error_rate, Recognizer, stoi_score) are importable.
+never counted as an error. The helpers (word_error_rate, character_error_rate, Recognizer, stoi_score) are
+importable.
 
 `text` asks whether the GPT reads its text at all, long before it speaks intelligibly: the loss per speech
 token of held-out utterances (teacher-forced, as in training) with their own text, with the text of
@@ -123,6 +126,27 @@ def word_error_rate(references, hypotheses):
     if n_words == 0:
         raise ValueError("word error rate needs at least one reference word")
     return edits / n_words
+
+
+def character_error_rate(references, hypotheses):
+    """
+    Corpus-level CER: the same edit distance over characters (letters, digits, apostrophes and one space
+    between words, after normalize_for_wer) / reference characters. A word with one wrong sound costs a
+    whole word in the WER and one or two characters here, so the CER shows a model that is learning to
+    pronounce before the WER moves.
+    """
+    if isinstance(references, str):
+        references, hypotheses = [references], [hypotheses]
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+    edits = n_chars = 0
+    for reference, hypothesis in zip(references, hypotheses):
+        reference = " ".join(normalize_for_wer(reference))
+        edits += word_edits(reference, " ".join(normalize_for_wer(hypothesis)))  # strings: characters
+        n_chars += len(reference)
+    if n_chars == 0:
+        raise ValueError("character error rate needs at least one reference character")
+    return edits / n_chars
 
 
 # -----------------------------------------------------------------------------------------------------
@@ -293,9 +317,12 @@ def summarize(records, codebook_size):
                stoi=mean([r["stoi"] for r in records if r["stoi"] is not None]),
                codes_used=int((counts > 0).sum()), codebook_usage=(counts > 0).float().mean().item(),
                codes_perplexity=math.exp(-(p * p.log()).sum().item()),
+               cer_original=None, cer_resynthesis=None,
                wer_original=None, wer_resynthesis=None, wer_ratio=None)
     if heard:
         references = [r["text"] for r in heard]
+        row["cer_original"] = character_error_rate(references, [r["heard_original"] for r in heard])
+        row["cer_resynthesis"] = character_error_rate(references, [r["heard_resynthesis"] for r in heard])
         row["wer_original"] = word_error_rate(references, [r["heard_original"] for r in heard])
         row["wer_resynthesis"] = word_error_rate(references, [r["heard_resynthesis"] for r in heard])
         if row["wer_original"] > 0:  # perfect originals leave the ratio undefined: n/a
@@ -407,7 +434,8 @@ def evaluate_codec(args):
                ("mel dist", "mel_distance", ".3f"), ("STOI", "stoi", ".3f"),
                ("codes used", "codebook_usage", ".1%"), ("perplexity", "codes_perplexity", ".0f")]
     if args.asr:
-        columns += [("WER orig", "wer_original", ".3f"), ("WER resyn", "wer_resynthesis", ".3f"),
+        columns += [("CER orig", "cer_original", ".3f"), ("CER resyn", "cer_resynthesis", ".3f"),
+                    ("WER orig", "wer_original", ".3f"), ("WER resyn", "wer_resynthesis", ".3f"),
                     ("ratio", "wer_ratio", ".2f")]
     rows = [dict(metrics[s], name=s) for s in speakers] if len(speakers) > 1 else []  # one: same as "all"
     print(format_table(rows + [dict(metrics["all"], name="all")], columns))
@@ -536,15 +564,17 @@ def evaluate_tts(args):
                    mean_seconds=mean([r["seconds"] for r in group]),
                    duration_ratio=mean([r["seconds"] / r["reference_seconds"] for r in group
                                         if r["reference_seconds"]]),
-                   wer=None, wer_original=None, wer_ratio=None)
+                   cer=None, cer_original=None, wer=None, wer_original=None, wer_ratio=None)
         heard = [r for r in group if "heard" in r]
-        if heard:
-            out["wer"] = word_error_rate([r["text"] for r in heard], [r["heard"] for r in heard])
         with_ref = [r for r in heard if "heard_original" in r]
+        scored = with_ref or heard  # with references, score the same utterances as the originals
+        if scored:
+            texts = [r["text"] for r in scored]
+            out["wer"] = word_error_rate(texts, [r["heard"] for r in scored])
+            out["cer"] = character_error_rate(texts, [r["heard"] for r in scored])
         if with_ref:
-            out["wer_original"] = word_error_rate([r["text"] for r in with_ref],
-                                                  [r["heard_original"] for r in with_ref])
-            out["wer"] = word_error_rate([r["text"] for r in with_ref], [r["heard"] for r in with_ref])
+            out["wer_original"] = word_error_rate(texts, [r["heard_original"] for r in with_ref])
+            out["cer_original"] = character_error_rate(texts, [r["heard_original"] for r in with_ref])
             if out["wer_original"] > 0:
                 out["wer_ratio"] = out["wer"] / out["wer_original"]
         return out
@@ -564,9 +594,10 @@ def evaluate_tts(args):
     if has_refs:
         columns.append(("dur/orig", "duration_ratio", ".2f"))
     if args.asr:
-        columns.append(("WER", "wer", ".3f"))
+        columns += [("CER", "cer", ".3f"), ("WER", "wer", ".3f")]
         if has_refs:
-            columns += [("WER orig", "wer_original", ".3f"), ("ratio", "wer_ratio", ".2f")]
+            columns += [("CER orig", "cer_original", ".3f"), ("WER orig", "wer_original", ".3f"),
+                        ("ratio", "wer_ratio", ".2f")]
     rows = [dict(metrics[s], name=s) for s in speakers] if len(speakers) > 1 else []
     print(format_table(rows + [dict(metrics["all"], name="all")], columns))
 

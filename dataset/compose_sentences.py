@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 SEED = 1234
+BATCH = 2300  # sentences per shuffled batch: the first demo corpus was exactly one batch
 DEFAULT_OUT = Path(__file__).resolve().parent / "demo" / "sentences.txt"
 
 # What the corpus must satisfy (checked by --check and after every generation).
@@ -1394,8 +1395,15 @@ def compose(template, decks, rng):
     return sentence[0].upper() + sentence[1:], [(n, v) for n, v in used if n in decks]
 
 
-def build_corpus(n, rng):
-    """Hand-written sentences, then templated ones until every list entry is used and there are n."""
+def build_corpus(n, rng, batch=BATCH):
+    """
+    Hand-written sentences, then templated ones until every list entry is used and there are n.
+
+    The sentences come in batches of `batch`, each shuffled on its own and appended: the first batch is
+    the hand-written and covering sentences topped up to `batch`, every later one is `batch` new
+    templated sentences. A larger n therefore keeps every earlier batch line for line and only appends,
+    so the test and val splits (the first lines) never change when the corpus grows.
+    """
     slots = {t: {m.group(1) for m in SLOT.finditer(t)} for t in TEMPLATES}
     deck_slots = {t: [m.group(1) for m in SLOT.finditer(t) if m.group(1) in DECKS] for t in TEMPLATES}
     unknown = set().union(*slots.values()) - set(DECKS) - set(GENERATORS)
@@ -1431,10 +1439,16 @@ def build_corpus(n, rng):
             weights = [sum(bool(decks[d].unused) for d in deck_slots[t]) ** 2 / (1 + uses[t]) ** 2
                        for t in templates]
             add_composed(rng.choices(templates, weights)[0])
-    while len(corpus) < n:  # then the least used templates, for variety
-        add_composed(rng.choices(TEMPLATES, [1 / (1 + uses[t]) ** 2 for t in TEMPLATES])[0])
-    rng.shuffle(corpus)
-    return corpus
+    done, goal = 0, max(len(corpus), min(n, batch))
+    while True:
+        while len(corpus) < goal:  # then the least used templates, for variety
+            add_composed(rng.choices(TEMPLATES, [1 / (1 + uses[t]) ** 2 for t in TEMPLATES])[0])
+        part = corpus[done:]
+        rng.shuffle(part)  # this batch only
+        corpus[done:] = part
+        if len(corpus) >= n:
+            return corpus
+        done, goal = len(corpus), min(n, len(corpus) + batch)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -1522,7 +1536,7 @@ def write_atomic(path, lines):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the sentences")
-    parser.add_argument("--n", type=int, default=2300,
+    parser.add_argument("--n", type=int, default=4600,
                         help="number of sentences (more if needed to use every list entry once)")
     parser.add_argument("--check", type=Path, metavar="FILE", help="only validate FILE and print its totals")
     args = parser.parse_args()

@@ -2,7 +2,7 @@
 Regenerate the embedded demo corpus: every sentence of dataset/demo/sentences.txt spoken by every
 voice with the Festival speech synthesizer, resampled to 16 kHz and stored as FLAC.
 
-    python dataset/make_demo.py                    # all three voices (about 25 minutes on 2 cores)
+    python dataset/make_demo.py                    # all three voices (about 32 minutes on 2 cores)
     python dataset/make_demo.py --voices kal       # just one voice
     python dataset/make_demo.py --voices kal ked slt awb=cmu_us_awb_cg   # add another Festival voice
 

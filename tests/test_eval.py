@@ -1,4 +1,4 @@
-"""eval.py: word error rate (against jiwer), the recogniser, STOI, and `eval.py codec` end to end."""
+"""eval.py: word and character error rates (against jiwer), the recogniser, STOI, and `eval.py codec` end to end."""
 import importlib.util
 import json
 import math
@@ -13,7 +13,8 @@ import soundfile as sf
 import torch
 
 from dataset.audio import load_audio
-from eval import Recognizer, normalize_for_wer, stoi_score, word_edits, word_error_rate
+from eval import (Recognizer, character_error_rate, normalize_for_wer, stoi_score, word_edits,
+                  word_error_rate)
 from tokenizer.codec import Codec, CodecConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +41,27 @@ def test_word_error_rate_matches_jiwer_per_utterance_and_corpus():
     references, hypotheses = [r for r, _ in PAIRS], [h for _, h in PAIRS]
     # corpus level: total edits over total reference words, not the mean of per-utterance rates
     assert abs(word_error_rate(references, hypotheses) - jiwer.wer(references, hypotheses)) < 1e-12
+
+
+def test_character_error_rate_matches_jiwer_per_utterance_and_corpus():
+    jiwer = pytest.importorskip("jiwer")
+    for reference, hypothesis in PAIRS:
+        assert abs(character_error_rate(reference, hypothesis) - jiwer.cer(reference, hypothesis)) < 1e-12
+    references, hypotheses = [r for r, _ in PAIRS], [h for _, h in PAIRS]
+    assert abs(character_error_rate(references, hypotheses) - jiwer.cer(references, hypotheses)) < 1e-12
+
+
+def test_character_error_rate_by_hand():
+    assert character_error_rate("the cat", "the cat") == 0
+    assert character_error_rate("the cat", "the hat") == 1 / 7  # one letter of 7 characters
+    assert character_error_rate("the cat", "thecat") == 1 / 7  # the missing space counts
+    assert character_error_rate("The CAT!", "the cat") == 0  # normalised like the WER
+    assert character_error_rate(["ab", "cd"], ["ab", ""]) == 2 / 4  # corpus level: summed edits
+    # one wrong sound: the WER charges a whole word, the CER one character
+    assert word_error_rate("tell me the time", "sell me the time") == 0.25
+    assert character_error_rate("tell me the time", "sell me the time") == 1 / 16
+    with pytest.raises(ValueError):
+        character_error_rate(["!"], ["a"])  # no reference characters after normalisation
 
 
 def test_word_edits_and_rates_by_hand():
@@ -137,6 +159,8 @@ def test_codec_command_end_to_end(tmp_path):
         assert -1 <= overall["stoi"] <= 1
     if asr:  # only the utterance with a transcript is judged
         assert overall["wer_resynthesis"] is not None and overall["wer_original"] is not None
+        judged = report["utterances"][1]
+        assert overall["cer_resynthesis"] == character_error_rate(judged["text"], judged["heard_resynthesis"])
         assert [u.get("heard_original") is not None for u in report["utterances"]] == [False, True]
 
 

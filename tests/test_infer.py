@@ -328,6 +328,9 @@ def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
     assert overall["duration_ratio"] == pytest.approx(first["seconds"] / 1.0)  # only 001 has a reference
     if asr:
         assert overall["wer"] is not None and "heard" in third
+        from eval import character_error_rate  # scored on the utterances that have a reference
+        assert overall["cer"] == character_error_rate([first["text"]], [first["heard"]])
+        assert overall["cer_original"] == character_error_rate([first["text"]], [first["heard_original"]])
     assert result.stdout.strip().splitlines()[-1].startswith("all ")
 
     (refs / "003.wav").write_bytes(b"RIFF, but broken")
