@@ -107,46 +107,39 @@ def word_edits(reference, hypothesis):
     return previous[-1]
 
 
-def word_error_rate(references, hypotheses):
+def error_rate(references, hypotheses, units):
     """
-    Corpus-level WER of hypotheses against references (lists of strings, or two strings), on text
-    normalised by normalize_for_wer: total word edits / total reference words. Summing before dividing
-    weights every word equally, where averaging per-utterance WERs would let short sentences dominate.
-    Can exceed 1 when the hypotheses hold many insertions.
+    Corpus-level error rate of hypotheses against references (lists of strings, or two strings):
+    total edits / total reference units, where units(text) splits a text into what is counted. Summing
+    before dividing weights every unit equally, where averaging per-utterance rates would let short
+    sentences dominate. Can exceed 1 when the hypotheses hold many insertions.
     """
     if isinstance(references, str):
         references, hypotheses = [references], [hypotheses]
     if len(references) != len(hypotheses):
         raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
-    edits = n_words = 0
+    edits = n_units = 0
     for reference, hypothesis in zip(references, hypotheses):
-        reference = normalize_for_wer(reference)
-        edits += word_edits(reference, normalize_for_wer(hypothesis))
-        n_words += len(reference)
-    if n_words == 0:
-        raise ValueError("word error rate needs at least one reference word")
-    return edits / n_words
+        reference = units(reference)
+        edits += word_edits(reference, units(hypothesis))
+        n_units += len(reference)
+    if n_units == 0:
+        raise ValueError("an error rate needs at least one reference word")
+    return edits / n_units
+
+
+def word_error_rate(references, hypotheses):
+    """WER: word edits over the words of normalize_for_wer."""
+    return error_rate(references, hypotheses, normalize_for_wer)
 
 
 def character_error_rate(references, hypotheses):
     """
-    Corpus-level CER: the same edit distance over characters (letters, digits, apostrophes and one space
-    between words, after normalize_for_wer) / reference characters. A word with one wrong sound costs a
-    whole word in the WER and one or two characters here, so the CER shows a model that is learning to
-    pronounce before the WER moves.
+    CER: the same edit distance over characters (letters, digits, apostrophes and one space between
+    words, after normalize_for_wer). A word with one wrong sound costs a whole word in the WER and one or
+    two characters here, so the CER shows a model that is learning to pronounce before the WER moves.
     """
-    if isinstance(references, str):
-        references, hypotheses = [references], [hypotheses]
-    if len(references) != len(hypotheses):
-        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
-    edits = n_chars = 0
-    for reference, hypothesis in zip(references, hypotheses):
-        reference = " ".join(normalize_for_wer(reference))
-        edits += word_edits(reference, " ".join(normalize_for_wer(hypothesis)))  # strings: characters
-        n_chars += len(reference)
-    if n_chars == 0:
-        raise ValueError("character error rate needs at least one reference character")
-    return edits / n_chars
+    return error_rate(references, hypotheses, lambda text: " ".join(normalize_for_wer(text)))
 
 
 # -----------------------------------------------------------------------------------------------------
