@@ -124,7 +124,7 @@ def error_rate(references, hypotheses, units):
         edits += word_edits(reference, units(hypothesis))
         n_units += len(reference)
     if n_units == 0:
-        raise ValueError("an error rate needs at least one reference word")
+        raise ValueError("an error rate needs a reference with at least one word")
     return edits / n_units
 
 

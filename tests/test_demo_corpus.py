@@ -1,5 +1,6 @@
 """The embedded demo corpus: its text, its metadata, its committed audio, and the script that makes it."""
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
+from dataset import compose_sentences as compose
 from dataset import make_demo
 from dataset.readers import DEMO_DIR, read_demo, read_demo_metadata
 from dataset.stats import distinct_words
@@ -40,15 +42,12 @@ def test_sentences_are_regenerated_byte_for_byte(tmp_path):
 def test_a_larger_corpus_only_appends_whole_batches():
     # Growing the corpus must not move a sentence between splits: the test and val splits are the first
     # lines, so every earlier batch has to stay line for line.
-    sys.path.insert(0, str(ROOT / "dataset"))
-    import compose_sentences as compose
     # (the first batch must hold the ~2,100 sentences that use every word list entry once)
-    one, two, three = (compose.build_corpus(n, compose.random.Random(7), batch=2150)
-                       for n in (2150, 4300, 4400))
+    one, two, three = (compose.build_corpus(n, random.Random(7), batch=2150) for n in (2150, 4300, 4400))
     assert (len(one), len(two), len(three)) == (2150, 4300, 4400)
     assert two[:2150] == one and three[:4300] == two
     assert len({s.lower() for s in three}) == len(three)
-    first = compose.build_corpus(compose.BATCH, compose.random.Random(compose.SEED))
+    first = compose.build_corpus(compose.BATCH, random.Random(compose.SEED))
     assert SENTENCES[:len(first)] == first  # the committed corpus grew from its first batch
 
 

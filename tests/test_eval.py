@@ -1,4 +1,4 @@
-"""eval.py: word and character error rates (against jiwer), the recogniser, STOI, and `eval.py codec` end to end."""
+"""eval.py: word and character error rates (against jiwer), the recogniser, STOI, `eval.py codec`."""
 import importlib.util
 import json
 import math

@@ -10,6 +10,7 @@ import torch
 import infer
 from dataset.audio import load_audio
 from dataset.encode_corpus import file_sha256
+from eval import character_error_rate
 from infer import TTS, StreamDecoder, TTSError, split_text
 from model.gpt import GPT, GPTConfig, repetition_aware
 from model.sequence import encode_text
@@ -328,7 +329,7 @@ def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
     assert overall["duration_ratio"] == pytest.approx(first["seconds"] / 1.0)  # only 001 has a reference
     if asr:
         assert overall["wer"] is not None and "heard" in third
-        from eval import character_error_rate  # scored on the utterances that have a reference
+        # scored on the utterances that have a reference
         assert overall["cer"] == character_error_rate([first["text"]], [first["heard"]])
         assert overall["cer_original"] == character_error_rate([first["text"]], [first["heard_original"]])
     assert result.stdout.strip().splitlines()[-1].startswith("all ")
