@@ -484,7 +484,7 @@ def evaluate_tts(args):
         sys.exit(f"error: --ref_dir {args.ref_dir}: no such folder")
     device = pick_device(args.device)
     try:
-        check_sampling(args.temperature, args.top_k, args.top_p)
+        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale)
         tts = TTS.load(args.checkpoint, args.codec, device)
         jobs = tts_jobs(args, tts)
         if args.sentences is not None:  # one voice speaks every line: a prompt's, or a named one
@@ -528,7 +528,8 @@ def evaluate_tts(args):
             timer = time.perf_counter()
             wav, sample_rate = tts(text, speaker=None if speaker in prompts else speaker,
                                    prompt=prompts.get(speaker), temperature=args.temperature,
-                                   top_k=args.top_k, top_p=args.top_p, seed=args.seed + i,
+                                   top_k=args.top_k, top_p=args.top_p, cfg_scale=args.cfg_scale,
+                                   seed=args.seed + i,
                                    max_chars=args.max_chars)
             seconds = time.perf_counter() - timer
             out_path = args.out_dir / f"{name}.wav"
@@ -579,7 +580,7 @@ def evaluate_tts(args):
     write_json(args.out_dir / "report.json", dict(
         command=shlex.join(["python"] + sys.argv), checkpoint=str(args.checkpoint), device=str(device),
         voices=voice, sampling=dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                                    seed=args.seed), metrics=metrics, seconds_total=seconds_total,
+                                    cfg_scale=args.cfg_scale, seed=args.seed), metrics=metrics, seconds_total=seconds_total,
         utterances=records))
     print(f"speech and report.json in {args.out_dir}; {seconds_total:.0f} s in all")
     columns = [("voice", "name", ""), ("utts", "utterances", "d"), ("audio s", "seconds", ".0f"),
@@ -683,6 +684,8 @@ def build_parser():
     tts.add_argument("--temperature", type=float, default=0.8)
     tts.add_argument("--top_k", type=int, default=50)
     tts.add_argument("--top_p", type=float, default=0.9)
+    tts.add_argument("--cfg_scale", type=float, default=1.0,
+                     help="classifier-free guidance (infer.py --cfg_scale): 1 is none")
     tts.add_argument("--seed", type=int, default=0, help="sentence i samples with seed + i")
     tts.add_argument("--max_chars", type=int, default=5000)
     tts.add_argument("--asr", action="store_true", help="transcribe with pocketsphinx and report WER")

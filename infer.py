@@ -127,8 +127,10 @@ class StreamDecoder:
         return self._decode(len(self.codes), final=True)
 
 
-def check_sampling(temperature, top_k, top_p):
+def check_sampling(temperature, top_k, top_p, cfg_scale=1.0):
     """One-line errors for sampling settings that would make no distribution to sample from."""
+    if cfg_scale < 0:
+        raise TTSError(f"cfg_scale {cfg_scale} < 0: 1 is no guidance, more pushes toward the text")
     if temperature < 0:
         raise TTSError(f"temperature {temperature} < 0: use 0 (greedy) or more")
     if top_k is not None and top_k < 1:
@@ -149,8 +151,10 @@ def check_output(path, stream=False):
 class TTS:
     """A GPT and the codec its training codes came from, and everything needed to speak with them."""
 
-    def __init__(self, model, codec, speaker_map, speech_per_byte=DEFAULT_SPEECH_PER_BYTE):
+    def __init__(self, model, codec, speaker_map, speech_per_byte=DEFAULT_SPEECH_PER_BYTE, text_dropout=0.0):
         self.model, self.codec = model.eval(), codec.eval()
+        # > 0: the model also learned to speak without text, so classifier-free guidance (cfg_scale) works
+        self.text_dropout = text_dropout
         self.speaker_map, self.speech_per_byte = speaker_map, tuple(speech_per_byte)
         self.sample_rate = codec.sample_rate
         self.device = codec.codebook_device
@@ -181,7 +185,7 @@ class TTS:
         except (ValueError, RuntimeError) as e:
             raise TTSError(str(e)) from None
         return cls(model.to(device), codec, saved["speaker_map"],
-                   saved.get("speech_per_byte", DEFAULT_SPEECH_PER_BYTE))
+                   saved.get("speech_per_byte", DEFAULT_SPEECH_PER_BYTE), saved.get("text_dropout", 0.0))
 
     @property
     def speakers(self):
@@ -241,7 +245,7 @@ class TTS:
             prefixes.append(ids[None].to(self.device))
         return prefixes, parts
 
-    def _codes(self, prefix, part, temperature, top_k, top_p, ras, seed):
+    def _codes(self, prefix, part, temperature, top_k, top_p, ras, cfg_scale, seed):
         """Speech codes of one part, yielded as they are sampled."""
         n_bytes = len(encode_text(part))
         low, high = self.speech_per_byte
@@ -252,33 +256,33 @@ class TTS:
             # Repetition-aware sampling over the last 10 codes, each allowed 3 times (generate_stream's
             # default): in real codes of the demo's val split a code already 3 times among the last 10
             # comes at ~4 % of positions, nearly all in pauses, so speech is hardly touched.
-            ras_window=10 if ras else 0, generator=generator)
+            ras_window=10 if ras else 0, cfg_scale=cfg_scale, generator=generator)
 
-    def stream(self, text, speaker=None, prompt=None, temperature=0.8, top_k=50, top_p=0.9, ras=True, seed=0,
-               pause=0.25, max_chars=5000, lookahead=12, chunk=10):
+    def stream(self, text, speaker=None, prompt=None, temperature=0.8, top_k=50, top_p=0.9, ras=True,
+               cfg_scale=1.0, seed=0, pause=0.25, max_chars=5000, lookahead=12, chunk=10):
         """Yield float tensors of samples as soon as they are decoded. prompt: a tts.prompt(...) result.
         The same seed speaks the same codes as __call__."""
-        check_sampling(temperature, top_k, top_p)
+        check_sampling(temperature, top_k, top_p, cfg_scale)
         prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
             if i:
                 yield torch.zeros(int(pause * self.sample_rate))
             decoder = StreamDecoder(self.codec, chunk=chunk, lookahead=lookahead)
-            for code in self._codes(prefix, part, temperature, top_k, top_p, ras, seed + i):
+            for code in self._codes(prefix, part, temperature, top_k, top_p, ras, cfg_scale, seed + i):
                 samples = decoder.push(code)
                 if len(samples):
                     yield samples
             yield decoder.flush()
 
     def __call__(self, text, speaker=None, prompt=None, temperature=0.8, top_k=50, top_p=0.9, ras=True,
-                 seed=0, pause=0.25, max_chars=5000):
+                 cfg_scale=1.0, seed=0, pause=0.25, max_chars=5000):
         """-> (waveform (T,) float tensor, sample rate)."""
-        check_sampling(temperature, top_k, top_p)
+        check_sampling(temperature, top_k, top_p, cfg_scale)
         prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
         pieces = []
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
-            codes = torch.tensor(list(self._codes(prefix, part, temperature, top_k, top_p, ras, seed + i)),
-                                 dtype=torch.long)
+            codes = self._codes(prefix, part, temperature, top_k, top_p, ras, cfg_scale, seed + i)
+            codes = torch.tensor(list(codes), dtype=torch.long)
             if i:
                 pieces.append(torch.zeros(int(pause * self.sample_rate)))
             pieces.append(self.codec.decode(codes).cpu() if len(codes) else torch.zeros(0))
@@ -319,6 +323,9 @@ def main(argv=None):
     parser.add_argument("--top_k", type=int, default=50)
     parser.add_argument("--top_p", type=float, default=0.9)
     parser.add_argument("--no_ras", action="store_true", help="turn off repetition-aware sampling")
+    parser.add_argument("--cfg_scale", type=float, default=1.0,
+                        help="classifier-free guidance: 1 is none, more follows the text harder (for a model "
+                             "trained with --text_dropout; twice the compute)")
     parser.add_argument("--stream", action="store_true", help="decode and write audio as tokens arrive")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max_chars", type=int, default=5000, help="longest text accepted")
@@ -343,11 +350,16 @@ def main(argv=None):
         else:
             check_output(args.out, args.stream)
             jobs = [(args.text, args.out, "")]
-        check_sampling(args.temperature, args.top_k, args.top_p)
+        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale)
         tts = TTS.load(args.checkpoint, args.codec, pick_device(args.device))
+        if args.cfg_scale != 1 and not tts.text_dropout:
+            print(f"note: {args.checkpoint} never trained without text (train_pretrain.py --text_dropout), "
+                  f"so --cfg_scale {args.cfg_scale:g} guides it with a prediction it never learned",
+                  file=sys.stderr)
         prompt = tts.prompt(args.prompt_wav, args.prompt_text) if args.prompt_wav else None
         options = dict(speaker=args.speaker, prompt=prompt, temperature=args.temperature, top_k=args.top_k,
-                       top_p=args.top_p, ras=not args.no_ras, seed=args.seed, max_chars=args.max_chars)
+                       top_p=args.top_p, ras=not args.no_ras, cfg_scale=args.cfg_scale, seed=args.seed,
+                       max_chars=args.max_chars)
         for text, out, where in jobs:  # check every line before speaking any
             try:
                 tts.prepare(text, args.speaker, prompt, args.max_chars)

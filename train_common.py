@@ -159,6 +159,9 @@ def add_training_args(parser, lr_default):
     add("--grad_clip", type=float, default=1.0, help="clip the gradient norm to this (0: no clipping)")
     add("--prompt_prob", type=float, default=0.3,
         help="probability that a training example starts with a voice prompt of the same speaker")
+    add("--text_dropout", type=float, default=0.0,
+        help="probability that a training example loses its text, so that the model also learns to speak "
+             "unconditioned: what classifier-free guidance (infer.py --cfg_scale) needs")
     add("--compile", action="store_true", help="torch.compile the model (worth it on a GPU)")
     add("--eval_every", type=int, default=250, help="steps between validation losses")
     add("--sample_every", type=int, default=1000, help="steps between sample wavs (0: none)")
@@ -250,8 +253,9 @@ def load_data(args, max_seq_len, speaker_map=None, codes_info=None):
         held_out = {r["id"] for r in val_rows}
         train_rows = [r for r in train_rows if r["id"] not in held_out] or train_rows
     speaker_map = extend_speaker_map(speaker_map or {}, {r["speaker"] for r in train_rows + val_rows})
-    train_set, val_set = (SpeechTokens(codes, selected, info, speaker_map, max_seq_len, prompt_prob)
-                          for selected, prompt_prob in [(train_rows, args.prompt_prob), (val_rows, 0.0)])
+    train_set = SpeechTokens(codes, train_rows, info, speaker_map, max_seq_len, args.prompt_prob,
+                             args.text_dropout)
+    val_set = SpeechTokens(codes, val_rows, info, speaker_map, max_seq_len)
     if not len(train_set) or not len(val_set):
         raise SystemExit(f"error: every {'training' if not len(train_set) else 'validation'} utterance is "
                          f"longer than max_seq_len, {max_seq_len} tokens")
@@ -285,7 +289,9 @@ def save_gpt(model, optimizer, step, train_set, args):
     # the length of what it generates with them.
     rates = train_set.speech_per_byte()
     shared = {"config": asdict(model.cfg), "speaker_map": train_set.speaker_map, "codes_info": train_set.info,
-              "speech_per_byte": [float(np.percentile(rates, 1)), float(np.percentile(rates, 99))]}
+              "speech_per_byte": [float(np.percentile(rates, 1)), float(np.percentile(rates, 99))],
+              # > 0: the model has also learned to speak without text (classifier-free guidance works)
+              "text_dropout": args.text_dropout}
     atomic_save({**shared, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                  "rng": rng_state(), "args": vars(args)}, args.out_dir / "last.pt")
     weights = {k: v.half() if v.is_floating_point() else v for k, v in merged_state_dict(model).items()}

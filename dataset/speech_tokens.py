@@ -14,6 +14,11 @@ then clone a voice it never trained on. A prompted example has no speaker token:
 speaker token or from the prompt, never both, so the model must learn to read the voice off the prompt,
 and a voice that has no token at all is laid out exactly as in training. Which examples get which prompt
 is decided with the batches, so that batch lengths count the prompt too.
+
+Text dropout: with probability text_dropout an example loses its text (and its prompt's text), leaving
+[START] [speaker] [SPEECH_START] speech: the same model then also learns to speak with no text at all,
+which classifier-free guidance at inference (model/gpt.py, generate_stream's cfg_scale) sets against the
+text-conditioned prediction to push it further toward what the text says.
 """
 import itertools
 from pathlib import Path
@@ -61,12 +66,13 @@ def extend_speaker_map(speaker_map, names):
 
 class SpeechTokens(torch.utils.data.Dataset):
     """Utterances (manifest rows) of an encoded corpus as (ids, targets) examples. An item is an index, or
-    (index, prompt) with prompt the index of the voice prompt's utterance or None (see draw_prompt).
+    (index, prompt) with prompt the index of the voice prompt's utterance or None (see draw_prompt), or
+    (index, prompt, True) for the example without its texts (see draw).
     Examples longer than max_seq_len are left out; `dropped` counts them."""
 
-    def __init__(self, codes, rows, info, speaker_map, max_seq_len, prompt_prob=0.0):
+    def __init__(self, codes, rows, info, speaker_map, max_seq_len, prompt_prob=0.0, text_dropout=0.0):
         self.codes, self.info, self.speaker_map = codes, info, speaker_map
-        self.max_seq_len, self.prompt_prob = max_seq_len, prompt_prob
+        self.max_seq_len, self.prompt_prob, self.text_dropout = max_seq_len, prompt_prob, text_dropout
         self.speech_vocab_size = info["codebook_size"]
         self.rows, self.text_ids, self.lengths = [], [], []
         for row in rows:
@@ -84,11 +90,22 @@ class SpeechTokens(torch.utils.data.Dataset):
     def __len__(self):
         return len(self.rows)
 
-    def length(self, index, prompt=None):
-        """Tokens in example `index` with voice prompt `prompt` (an index or None)."""
+    def length(self, index, prompt=None, no_text=False):
+        """Tokens in example `index` with voice prompt `prompt` (an index or None), without its texts if
+        no_text."""
+        length = self.lengths[index] - (len(self.text_ids[index]) if no_text else 0)
         if prompt is None:
-            return self.lengths[index]
-        return self.lengths[index] - 1 + len(self.text_ids[prompt]) + self.rows[prompt]["length"]
+            return length
+        return length - 1 + (0 if no_text else len(self.text_ids[prompt])) + self.rows[prompt]["length"]
+
+    def draw(self, index, rng):
+        """The item for `index` in a batch: (index, prompt), or (index, prompt, True) to leave its texts
+        out. Text dropout draws nothing from rng when it is off, so it leaves earlier runs' batches as
+        they were."""
+        prompt = self.draw_prompt(index, rng)
+        if self.text_dropout and rng.random() < self.text_dropout:
+            return index, prompt, True
+        return index, prompt
 
     def draw_prompt(self, index, rng):
         """With probability prompt_prob, another utterance of the same speaker as voice prompt for
@@ -110,11 +127,15 @@ class SpeechTokens(torch.utils.data.Dataset):
         return self.codes[row["offset"]: row["offset"] + row["length"]].astype(np.int64).tolist()
 
     def __getitem__(self, item):  # -> ids (T,), targets (T,)
-        index, prompt = item if isinstance(item, tuple) else (item, None)
+        item = item if isinstance(item, tuple) else (item, None)
+        index, prompt, no_text = item[0], item[1], len(item) > 2 and item[2]
         prompt_text, prompt_codes = (None, None) if prompt is None else (self.text_ids[prompt],
                                                                            self.speech_codes(prompt))
+        text = self.text_ids[index]
+        if no_text:
+            text, prompt_text = [], None
         speaker = self.speaker_map[self.rows[index]["speaker"]] if prompt is None else None
-        return build_example(self.text_ids[index], self.speech_codes(index), TEXT_VOCAB_SIZE, speaker=speaker,
+        return build_example(text, self.speech_codes(index), TEXT_VOCAB_SIZE, speaker=speaker,
                              prompt_text_ids=prompt_text, prompt_codes=prompt_codes,
                              speech_vocab_size=self.speech_vocab_size)
 
@@ -152,9 +173,9 @@ class LengthBucketSampler:
                 and (self.batch_size is None or n_examples <= self.batch_size))
 
     def epoch_batches(self, epoch):
-        """This process's batches of `epoch`: lists of (index, prompt)."""
+        """This process's batches of `epoch`: lists of items (index, prompt[, no_text]) (SpeechTokens.draw)."""
         rng = np.random.default_rng([self.seed, epoch])
-        items = [(int(i), self.dataset.draw_prompt(int(i), rng)) for i in rng.permutation(len(self.dataset))]
+        items = [self.dataset.draw(int(i), rng) for i in rng.permutation(len(self.dataset))]
         batches = []
         for pool_start in range(0, len(items), self.pool_size):
             pool = sorted(items[pool_start: pool_start + self.pool_size],

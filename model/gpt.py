@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from model.sequence import BYTE_VALUES, IGNORE, SPEECH_START, SPEECH_VOCAB_SIZE, TEXT_VOCAB_SIZE
+from model.sequence import BYTE_VALUES, IGNORE, SPEECH_START, SPEECH_VOCAB_SIZE, TEXT_VOCAB_SIZE, without_text
 
 
 SDPA_HAS_GQA = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= (2, 5)
@@ -301,22 +301,34 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def generate_stream(self, prefix_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
-                        min_new_tokens=0, ras_window=0, ras_max_repeats=3, generator=None):
+                        min_new_tokens=0, ras_window=0, ras_max_repeats=3, cfg_scale=1.0, generator=None):
         """Yield speech codes (ints) one at a time as they are sampled, for prefix_ids (1, T0).
 
         The prefix runs once to fill the KV cache, then each new code is one single-token step. END is
         forbidden for the first min_new_tokens codes; generation stops at END, at max_new_tokens, or when
         the sequence reaches max_seq_len. ras_window > 0 turns on repetition_aware sampling over the last
-        ras_window codes. Call model.eval() first if the model has dropout."""
+        ras_window codes. Call model.eval() first if the model has dropout.
+
+        cfg_scale != 1: classifier-free guidance. The same codes also extend the prefix without its text
+        (its own KV cache), and the logits become unconditioned + cfg_scale * (conditioned -
+        unconditioned): beyond 1 they go further in the direction the text moves them. Only meaningful for
+        a model that trained with text dropout; it costs a second forward pass per code."""
         if prefix_ids.shape[0] != 1:
             raise ValueError("generate takes one prefix, shape (1, T0)")
         # The last code is never fed back, so the prefix plus all but one new code must fit.
         max_new_tokens = min(max_new_tokens, self.cfg.max_seq_len - prefix_ids.shape[1] + 1)
         kv_cache = KVCache(self.cfg.n_layer)
         logits, _ = self(prefix_ids, kv_cache=kv_cache)  # (1, T0, V)
+        guided = cfg_scale != 1.0
+        if guided:
+            plain_cache = KVCache(self.cfg.n_layer)
+            plain_logits, _ = self(without_text(prefix_ids), kv_cache=plain_cache)  # (1, T0', V)
         recent = []  # the last ras_window codes
         for step in range(max_new_tokens):
             next_logits = logits[0, -1].float().clone()  # (V,)
+            if guided:
+                plain = plain_logits[0, -1].float()  # (V,)
+                next_logits = plain + cfg_scale * (next_logits - plain)
             if step < min_new_tokens:
                 next_logits[self.end_token] = float("-inf")
             code = sample_next(next_logits, temperature, top_k, top_p, generator)
@@ -329,6 +341,8 @@ class GPT(nn.Module):
             if step + 1 < max_new_tokens:
                 next_id = torch.tensor([[self.cfg.text_vocab_size + code]], device=prefix_ids.device)
                 logits, _ = self(next_id, kv_cache=kv_cache)  # (1, 1, V)
+                if guided:
+                    plain_logits, _ = self(next_id, kv_cache=plain_cache)  # (1, 1, V)
 
     def configure_optimizers(self, weight_decay, lr, betas, device_type):
         """AdamW with weight decay on matrices and embeddings only. Norm gains set scales, and pulling

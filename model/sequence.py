@@ -62,6 +62,13 @@ def build_example(text_ids, speech_codes, text_vocab_size, speaker=None, prompt_
     return torch.tensor(ids, dtype=torch.long), torch.tensor(targets, dtype=torch.long)
 
 
+def without_text(ids):
+    """ids (T,) or (1, T) of a prefix with every text byte (its own and a voice prompt's) taken out: the
+    layout of an example that lost its text to text dropout (dataset/speech_tokens.py), which is what
+    classifier-free guidance sets against the prefix that has it (model/gpt.py, generate_stream)."""
+    return ids[..., ids.reshape(-1) >= BYTE_VALUES]
+
+
 def collate(examples, pad_id=PAD):
     """[(ids (T_i,), targets (T_i,)), ...] -> right-padded ids (B, T) and targets (B, T).
 

@@ -1,5 +1,6 @@
 """Tests for the TTS GPT (model/gpt.py) and its token layout (model/sequence.py): target alignment, the KV
-cache against full recomputation, causality, overfitting a few utterances, GQA, presets and sampling.
+cache against full recomputation, causality, overfitting a few utterances, GQA, presets, sampling and
+classifier-free guidance.
 Tiny configs on the CPU; the whole file runs in seconds."""
 import pytest
 import torch
@@ -7,7 +8,7 @@ import torch.nn.functional as F
 
 from model.gpt import GPT, PRESETS, GPTConfig, KVCache, sample_next
 from model.sequence import (IGNORE, PAD, SPEECH_START, START, TEXT_VOCAB_SIZE, build_example, collate,
-                            encode_text, speaker_id)
+                            encode_text, speaker_id, without_text)
 
 SPEECH_VOCAB = 64
 TV = TEXT_VOCAB_SIZE  # speech code c is input id TV + c
@@ -224,3 +225,44 @@ def test_end_is_masked_below_min_new_tokens():
     generator = torch.Generator().manual_seed(0)
     assert len(model.generate(prefix, max_new_tokens=20, min_new_tokens=7, top_k=5, generator=generator)) == 7
     assert len(model.generate(prefix, max_new_tokens=5, temperature=0, min_new_tokens=7)) == 5
+
+
+# 7. Classifier-free guidance
+
+def test_without_text_is_the_text_dropout_layout():
+    """Taking the bytes out of a prefix gives what build_example makes with no text and no prompt text."""
+    text, prompt_text = encode_text("Read me."), encode_text("A prompt.")
+    for speaker, prompt in [(1, None), (None, [3, 7, 7, 1])]:
+        ids, _ = build_example(text, [], TV, speaker=speaker, prompt_text_ids=prompt and prompt_text,
+                               prompt_codes=prompt, speech_vocab_size=SPEECH_VOCAB)
+        bare, _ = build_example([], [], TV, speaker=speaker, prompt_codes=prompt, speech_vocab_size=SPEECH_VOCAB)
+        assert without_text(ids).tolist() == bare.tolist()
+        assert without_text(ids[None]).tolist() == [bare.tolist()]
+
+
+@pytest.mark.parametrize("step", [0.0, 3.5])
+def test_guided_generation_matches_full_forward(step):
+    """Cached guided greedy decoding against the formula computed from two full forward passes (no cache)
+    per step: the prefix with its text and the same prefix without it, each followed by the codes so far."""
+    model = tiny_model(seed=3, text_position_step=step)
+    with torch.no_grad():  # as in the cache test: make attention decide the tokens
+        for matrix in (param for param in model.parameters() if param.dim() >= 2):
+            matrix.mul_(10)
+    prefix = torch.tensor([[START, speaker_id(0), *encode_text("guide me"), SPEECH_START]])
+    bare = torch.tensor([[START, speaker_id(0), SPEECH_START]])
+    scale, n = 2.5, 25
+    codes = []
+    for _ in range(n):
+        tail = torch.tensor([[TV + c for c in codes]], dtype=torch.long).view(1, -1)
+        conditioned = model(torch.cat([prefix, tail], 1))[0][0, -1]
+        plain = model(torch.cat([bare, tail], 1))[0][0, -1]
+        logits = plain + scale * (conditioned - plain)
+        logits[END] = float("-inf")
+        codes.append(int(logits.argmax()))
+    guided = model.generate(prefix, max_new_tokens=n, temperature=0, min_new_tokens=n, cfg_scale=scale)
+    assert guided.tolist() == codes
+    # Guidance changes the choices (else the comparison above could pass with guidance ignored), and
+    # scale 1 is plain decoding.
+    assert guided.tolist() != greedy_by_full_forward(model, prefix, n)
+    assert model.generate(prefix, max_new_tokens=n, temperature=0, min_new_tokens=n, cfg_scale=1.0).tolist() \
+        == greedy_by_full_forward(model, prefix, n)

@@ -182,6 +182,16 @@ def test_streaming_speaks_what_the_whole_call_speaks(tts):
     assert torch.allclose(streamed, whole, atol=1e-4)
 
 
+def test_guided_streaming_speaks_what_the_guided_call_speaks(tts):
+    """cfg_scale reaches the GPT on both paths (and changes what is said: the guidance is not ignored)."""
+    text = "Guide this sentence."
+    whole, _ = tts(text, seed=4, cfg_scale=3.0)
+    streamed = torch.cat(list(tts.stream(text, seed=4, cfg_scale=3.0)))
+    assert len(streamed) == len(whole) and torch.allclose(streamed, whole, atol=1e-4)
+    plain, _ = tts(text, seed=4)
+    assert len(plain) != len(whole) or not torch.allclose(plain, whole, atol=1e-4)
+
+
 # -----------------------------------------------------------------------------------------------------
 # The command line and bad input
 
@@ -217,6 +227,7 @@ def test_bad_text_is_a_one_line_error_and_no_file(checkpoint, tmp_path, text, ex
     (["--temperature", "-1"], "temperature"),
     (["--top_k", "0"], "top_k"),
     (["--top_p", "0"], "top_p"),
+    (["--cfg_scale", "-0.5"], "cfg_scale"),
     (["--out", "OUT/x.mp3"], "must end in"),
     (["--out", "OUT"], "must end in"),
     (["--out", "OUT/x.ogg", "--stream"], "must end in"),

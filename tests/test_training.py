@@ -47,10 +47,11 @@ def fabricate_rows(lengths, speakers, seed=0):
     return rows, np.concatenate(codes)
 
 
-def tiny_dataset(lengths, speakers=("kal", "slt"), prompt_prob=0.0, max_seq_len=512):
+def tiny_dataset(lengths, speakers=("kal", "slt"), prompt_prob=0.0, max_seq_len=512, text_dropout=0.0):
     rows, codes = fabricate_rows(lengths, speakers)
     speaker_map = extend_speaker_map({}, speakers)
-    return SpeechTokens(codes, rows, {"codebook_size": CODEBOOK}, speaker_map, max_seq_len, prompt_prob)
+    return SpeechTokens(codes, rows, {"codebook_size": CODEBOOK}, speaker_map, max_seq_len, prompt_prob,
+                        text_dropout)
 
 
 def make_codes_folder(folder, n_utterances=40):
@@ -159,6 +160,33 @@ def test_voice_prompts_are_same_speaker_utterances_without_loss():
     drawn = [(i, short.draw_prompt(i, rng)) for i in range(len(short)) for _ in range(20)]
     assert all(short.length(*item) <= 60 for item in drawn)
     assert {prompt is None for _, prompt in drawn} == {True, False}  # some pairs fit, some don't
+
+
+def test_text_dropout_leaves_out_both_texts_and_keeps_the_loss():
+    lengths = [12, 30, 7, 25, 18, 9, 40, 15, 22, 11] * 3
+    dataset = tiny_dataset(lengths, prompt_prob=0.5, text_dropout=0.3)
+    items = [dataset.draw(i, np.random.default_rng(i)) for i in range(len(dataset)) for _ in range(10)]
+    dropped = [item for item in items if len(item) == 3]
+    assert 0.15 < len(dropped) / len(items) < 0.45
+    assert any(prompt is not None for _, prompt, _ in dropped) and any(prompt is None for _, prompt, _ in dropped)
+    for item in dropped:
+        index, prompt, _ = item
+        ids, targets = dataset[item]
+        assert (ids >= 256).all()  # no byte of either text is left
+        full_ids, full_targets = dataset[(index, prompt)]
+        assert len(ids) == dataset.length(*item) == len(full_ids) - len(dataset.text_ids[index]) - (
+            0 if prompt is None else len(dataset.text_ids[prompt]))
+        # The same speech and the same loss positions, only the text gone.
+        assert ids.tolist() == [t for t in full_ids.tolist() if t >= 256]
+        assert [t for t in targets.tolist() if t != IGNORE] == [t for t in full_targets.tolist() if t != IGNORE]
+    # Switched off, it draws nothing: the batches of runs before text dropout stay the same.
+    plain = tiny_dataset(lengths, prompt_prob=0.5)
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    assert [plain.draw(i, rng_a) for i in range(len(plain))] == [(i, plain.draw_prompt(i, rng_b))
+                                                                 for i in range(len(plain))]
+    plan = LengthBucketSampler(dataset, max_tokens=400, seed=0).epoch_batches(0)
+    assert any(len(item) == 3 for b in plan for item in b)
+    assert all(len(b) * max(dataset.length(*item) for item in b) <= 400 or len(b) == 1 for b in plan)
 
 
 def test_cosine_schedule():
