@@ -23,7 +23,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from model.sequence import BYTE_VALUES, IGNORE, SPEECH_START, SPEECH_VOCAB_SIZE, TEXT_VOCAB_SIZE, without_text
+from model.sampling import repetition_aware, sample_next
+from model.sequence import (BYTE_VALUES, IGNORE, PAD, SPEECH_START, SPEECH_VOCAB_SIZE, TEXT_VOCAB_SIZE,
+                            without_text)
 
 
 SDPA_HAS_GQA = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= (2, 5)
@@ -96,6 +98,7 @@ class KVCache:
         self.keys = [None] * n_layer
         self.values = [None] * n_layer
         self.n_bytes = self.n_speech = 0  # text bytes and speech-side tokens seen (GPT.positions)
+        self.key_mask = None  # (B, T_all), False at left padding: rows of different lengths in one batch
 
     @property
     def length(self):
@@ -126,7 +129,13 @@ class CausalSelfAttention(nn.Module):
         if kv_cache is not None:
             k, v = kv_cache.update(layer, k, v)  # (B, nkv, T_past + T, hs)
         past = k.shape[2] - T
-        if past == 0:
+        key_mask = None if kv_cache is None else kv_cache.key_mask  # (B, past + T)
+        if key_mask is not None:
+            # No real token sees a pad. A pad sees what precedes it, so that no row of the mask is empty
+            # (an empty row makes NaNs); what it computes is never seen.
+            causal = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(diagonal=past)
+            mask, is_causal = causal & (key_mask[:, None, None, :] | ~key_mask[:, None, past:, None]), False
+        elif past == 0:
             # Training and prefill: the usual lower triangle, which SDPA builds itself (and which lets it
             # pick the flash kernel).
             mask, is_causal = None, True
@@ -182,36 +191,6 @@ class Block(nn.Module):
         return x + self.dropout(self.mlp(self.mlp_norm(x)))
 
 
-def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
-    """Pick the next token id from logits (V,). temperature 0 is greedy. top_k keeps the k most likely
-    tokens; top_p (nucleus) keeps the smallest set of most likely tokens whose probability reaches p."""
-    if temperature == 0:
-        return int(logits.argmax())
-    logits = logits.float() / temperature
-    if top_k is not None:
-        # Scattering the top-k indices keeps exactly k, even when several logits tie at the k-th value.
-        keep = torch.topk(logits, min(top_k, logits.numel())).indices
-        logits = torch.full_like(logits, float("-inf")).scatter(0, keep, logits[keep])
-    if top_p is not None:
-        probs, order = logits.softmax(-1).sort(descending=True)
-        # A token stays while the mass of the tokens above it is still short of p.
-        mass_above = probs.cumsum(0) - probs
-        logits[order[mass_above >= top_p]] = float("-inf")
-    return int(torch.multinomial(logits.softmax(-1), 1, generator=generator))
-
-
-def repetition_aware(logits, code, recent, max_repeats, temperature=1.0, generator=None):
-    """Repetition-aware sampling (CosyVoice 2): `code`, sampled from logits (V,), stands unless it already
-    occurs max_repeats times in `recent` (the last few codes); then a code is drawn again from the whole
-    distribution (no top-k / top-p) without it, because a code the nucleus keeps choosing is how a model
-    falls into a loop it cannot leave."""
-    if recent.count(code) < max_repeats:
-        return code
-    logits = logits.clone()
-    logits[code] = float("-inf")
-    return sample_next(logits, temperature, generator=generator)
-
-
 class GPT(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -259,6 +238,8 @@ class GPT(nn.Module):
         past = 0 if kv_cache is None else kv_cache.length
         if past + T > self.cfg.max_seq_len:
             raise ValueError(f"{past + T} tokens exceed max_seq_len {self.cfg.max_seq_len}")
+        if kv_cache is not None and kv_cache.key_mask is not None and kv_cache.key_mask.shape[1] < past + T:
+            kv_cache.key_mask = F.pad(kv_cache.key_mask, (0, T), value=True)  # new tokens are real
         positions = self.positions(ids, kv_cache)  # (B, T)
         cos, sin = rotary(positions, self.cfg.d_model // self.cfg.n_head, self.cfg.rope_theta)  # (B, T, hs/2)
         cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # (B, 1, T, hs/2): the same for every head
@@ -309,25 +290,26 @@ class GPT(nn.Module):
         the sequence reaches max_seq_len. ras_window > 0 turns on repetition_aware sampling over the last
         ras_window codes. Call model.eval() first if the model has dropout.
 
-        cfg_scale != 1: classifier-free guidance. The same codes also extend the prefix without its text
-        (its own KV cache), and the logits become unconditioned + cfg_scale * (conditioned -
+        cfg_scale != 1: classifier-free guidance. The same codes also extend the prefix without its text,
+        as a second row of the batch, and the logits become unconditioned + cfg_scale * (conditioned -
         unconditioned): beyond 1 they go further in the direction the text moves them. Only meaningful for
-        a model that trained with text dropout; it costs a second forward pass per code."""
+        a model that trained with text dropout."""
         if prefix_ids.shape[0] != 1:
             raise ValueError("generate takes one prefix, shape (1, T0)")
         # The last code is never fed back, so the prefix plus all but one new code must fit.
         max_new_tokens = min(max_new_tokens, self.cfg.max_seq_len - prefix_ids.shape[1] + 1)
-        kv_cache = KVCache(self.cfg.n_layer)
-        logits, _ = self(prefix_ids, kv_cache=kv_cache)  # (1, T0, V)
-        guided = cfg_scale != 1.0
-        if guided:
-            plain_cache = KVCache(self.cfg.n_layer)
-            plain_logits, _ = self(without_text(prefix_ids), kv_cache=plain_cache)  # (1, T0', V)
+        kv_cache, ids, guided = KVCache(self.cfg.n_layer), prefix_ids, cfg_scale != 1.0
+        if guided:  # row 2: the prefix without its text, left-padded to the same length
+            plain = without_text(prefix_ids)
+            pad = ids.shape[1] - plain.shape[1]
+            ids = torch.cat([ids, F.pad(plain, (pad, 0), value=PAD)])  # (2, T0)
+            kv_cache.key_mask = torch.arange(ids.shape[1], device=ids.device) >= torch.tensor([[0], [pad]])
+        logits, _ = self(ids, kv_cache=kv_cache)  # (B, T0, V)
         recent = []  # the last ras_window codes
         for step in range(max_new_tokens):
             next_logits = logits[0, -1].float().clone()  # (V,)
             if guided:
-                plain = plain_logits[0, -1].float()  # (V,)
+                plain = logits[1, -1].float()  # (V,)
                 next_logits = plain + cfg_scale * (next_logits - plain)
             if step < min_new_tokens:
                 next_logits[self.end_token] = float("-inf")
@@ -339,10 +321,8 @@ class GPT(nn.Module):
             yield code
             recent = (recent + [code])[-ras_window:] if ras_window else recent
             if step + 1 < max_new_tokens:
-                next_id = torch.tensor([[self.cfg.text_vocab_size + code]], device=prefix_ids.device)
-                logits, _ = self(next_id, kv_cache=kv_cache)  # (1, 1, V)
-                if guided:
-                    plain_logits, _ = self(next_id, kv_cache=plain_cache)  # (1, 1, V)
+                next_id = torch.full((ids.shape[0], 1), self.cfg.text_vocab_size + code, device=ids.device)
+                logits, _ = self(next_id, kv_cache=kv_cache)  # (B, 1, V)
 
     def configure_optimizers(self, weight_decay, lr, betas, device_type):
         """AdamW with weight decay on matrices and embeddings only. Norm gains set scales, and pulling

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from model.gpt import GPT, PRESETS, GPTConfig, KVCache, sample_next
+from model.gpt import GPT, PRESETS, GPTConfig, KVCache
+from model.sampling import sample_next
 from model.sequence import (IGNORE, PAD, SPEECH_START, START, TEXT_VOCAB_SIZE, build_example, collate,
                             encode_text, speaker_id, without_text)
 

@@ -12,7 +12,8 @@ from dataset.audio import load_audio
 from dataset.encode_corpus import file_sha256
 from eval import character_error_rate
 from infer import TTS, StreamDecoder, TTSError, split_text
-from model.gpt import GPT, GPTConfig, repetition_aware
+from model.gpt import GPT, GPTConfig
+from model.sampling import repetition_aware
 from model.sequence import encode_text
 from tokenizer.codec import Codec, CodecConfig
 from tokenizer.text import normalize
