@@ -303,7 +303,8 @@ class GPT(nn.Module):
             plain = without_text(prefix_ids)
             pad = ids.shape[1] - plain.shape[1]
             ids = torch.cat([ids, F.pad(plain, (pad, 0), value=PAD)])  # (2, T0)
-            kv_cache.key_mask = torch.arange(ids.shape[1], device=ids.device) >= torch.tensor([[0], [pad]])
+            starts = torch.tensor([[0], [pad]], device=ids.device)  # where each row's real tokens begin
+            kv_cache.key_mask = torch.arange(ids.shape[1], device=ids.device) >= starts  # (2, T0)
         logits, _ = self(ids, kv_cache=kv_cache)  # (B, T0, V)
         recent = []  # the last ras_window codes
         for step in range(max_new_tokens):

@@ -253,6 +253,13 @@ def test_broken_checkpoint_and_bad_line_are_named(checkpoint, tmp_path):
     assert not (tmp_path / "o" / "001.wav").exists()  # nothing is spoken before every line is checked
 
 
+def test_guidance_on_a_model_without_text_dropout_speaks_with_a_note(checkpoint, tmp_path, capsys):
+    out = tmp_path / "g.wav"
+    assert run(["--text", "Guide me.", "--cfg_scale", "2", "--out", str(out)], checkpoint) is None
+    assert sf.info(str(out)).frames > 0
+    assert "never trained without text" in capsys.readouterr().err
+
+
 def test_control_characters_and_missing_folders_are_handled(checkpoint, tmp_path):
     out = tmp_path / "new" / "deeper" / "x.wav"
     assert run(["--text", "Hello\x00 there\x1b[31m, friend\x07.", "--out", str(out)], checkpoint) is None
