@@ -93,7 +93,7 @@ def bench_tts(args, device):
         print(f"--seconds {args.seconds:g} needs {n_codes} codes, the model's context holds {room}: "
               f"timing {room}")
         n_codes = room
-    sampling = dict(temperature=0.8, top_k=50, top_p=0.9, ras_window=10)
+    sampling = dict(temperature=0.8, top_k=50, top_p=0.9, ras_window=10, cfg_scale=args.cfg_scale)
 
     def speak():
         generator = torch.Generator(device).manual_seed(0)
@@ -117,7 +117,8 @@ def bench_tts(args, device):
                                                      **sampling), device, args.repeats)
     audio_s = len(wav) / codec.sample_rate
     print(f"tts: {what} ({model.num_parameters() / 1e6:.2f} M parameters) on {device}, "
-          f"{torch.get_num_threads()} threads, batch 1, {n_codes} codes = {audio_s:.1f} s of audio, "
+          f"{torch.get_num_threads()} threads, batch 1"
+          f"{f' (x2: guidance {args.cfg_scale:g})' if args.cfg_scale != 1 else ''}, {n_codes} codes = {audio_s:.1f} s of audio, "
           f"median of {args.repeats}:")
     print(f"  generate            {generate_s:7.2f} s  {1000 * generate_s / n_codes:6.2f} ms/code")
     print(f"  generate + decode   {total_s:7.2f} s  real-time factor {total_s / audio_s:.3f}")
@@ -212,6 +213,8 @@ def main(argv=None):
     parser.add_argument("--preset", choices=list(PRESETS), default=None,
                         help="time an untrained model of this size instead of --checkpoint")
     parser.add_argument("--seconds", type=float, default=10.0, help="audio per run")
+    parser.add_argument("--cfg_scale", type=float, default=1.0,
+                        help="tts: classifier-free guidance (1: none; otherwise a batch of 2 per step)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (the median is printed)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--max_tokens", type=int, default=None,

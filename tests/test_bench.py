@@ -34,7 +34,9 @@ def test_train_bench_reports_consistent_tokens_per_second_and_mfu(capsys):
 def test_codec_and_tts_bench_print_their_figures(capsys):
     main(["codec", "--seconds", "0.5", "--repeats", "1", "--threads", "1"])
     main(["tts", "--preset", "cpu", "--seconds", "0.5", "--repeats", "1", "--threads", "1"])
+    main(["tts", "--preset", "cpu", "--seconds", "0.5", "--repeats", "1", "--threads", "1", "--cfg_scale", "2"])
     out = capsys.readouterr().out
+    assert "batch 1, " in out and "batch 1 (x2: guidance 2), " in out
     assert len(re.findall(r"x real time", out)) == 3  # encode, decode, both
     factor = float(re.search(r"real-time factor ([\d.]+)", out).group(1))
     assert factor > 0 and re.search(r"first audio after \d+ ms", out)
