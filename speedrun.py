@@ -22,16 +22,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 
 # Steps per stage. cpu: fits 2 CPU cores in a few hours; gpu: one GPU, where the codec also gets its
-# adversarial stage. eval_limit: test sentences per voice for the WER measurements.
+# adversarial stage. The GPT trains with text dropout and speaks with classifier-free guidance
+# (model/gpt.py, generate_stream). eval_limit: test sentences per voice for the WER measurements.
+GUIDANCE = dict(text_dropout=0.1, cfg_scale=2.0)
 PRESETS = {
     "cpu": dict(device="cpu", codec_steps=12_000, gan_start=12_000, gpt_preset="cpu", gpt_steps=2_000,
-                eval_limit=40),
+                eval_limit=40, **GUIDANCE),
     "gpu": dict(device="cuda", codec_steps=30_000, gan_start=5_000, gpt_preset="gpu", gpt_steps=10_000,
-                eval_limit=120),
+                eval_limit=120, **GUIDANCE),
     # A few steps of everything on the audio already there (no corpus making): checks that the stages fit
     # together (the tests run it); its numbers mean nothing.
     "smoke": dict(device="cpu", codec_steps=4, gan_start=2, gpt_preset="cpu", gpt_steps=4, eval_limit=1,
-                  encode_limit=2),
+                  encode_limit=2, **GUIDANCE),
 }
 
 
@@ -106,7 +108,8 @@ def main(argv=None):
     minutes["GPT pretraining"] = run_stage(
         "GPT pretraining", python + ["train_pretrain.py", "--data", str(codes_dir), "--device", p["device"],
                                      "--preset", p["gpt_preset"], "--max_steps", str(p["gpt_steps"]),
-                                     "--out_dir", str(gpt_dir), *gpt_resume], log,
+                                     "--text_dropout", str(p["text_dropout"]), "--out_dir", str(gpt_dir),
+                                     *gpt_resume], log,
         done=lambda: steps_done(gpt_dir, p["gpt_steps"], "model.pt"))
     limit = ["--limit", str(p["eval_limit"])]
     minutes["codec evaluation"] = run_stage(
@@ -115,7 +118,8 @@ def main(argv=None):
         done=lambda: False)
     minutes["TTS evaluation"] = run_stage(
         "TTS evaluation", python + ["eval.py", "tts", "--checkpoint", str(gpt_dir / "model.pt"), "--out_dir",
-                                    str(out / "eval_tts"), "--device", p["device"], *limit, *asr], log,
+                                    str(out / "eval_tts"), "--device", p["device"], "--cfg_scale",
+                                    str(p["cfg_scale"]), *limit, *asr], log,
         done=lambda: False)
 
     codec_report = json.loads((out / "eval_codec" / "report.json").read_text())

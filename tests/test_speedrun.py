@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,6 +22,10 @@ def test_smoke_speedrun_runs_every_stage_and_resumes(tmp_path):
     info = json.loads((tmp_path / "codes" / "info.json").read_text())
     assert info["limit"] == 2 and info["codec"] == str(tmp_path / "codec" / "codec.pt")
     assert result.stdout.strip().splitlines()[-1].startswith("all")
+    # The GPT trained with text dropout (model.pt records it) and the evaluation spoke with guidance.
+    assert torch.load(tmp_path / "gpt" / "model.pt", weights_only=False)["text_dropout"] == 0.1
+    report = json.loads((tmp_path / "eval_tts" / "report.json").read_text())
+    assert report["sampling"]["cfg_scale"] == 2.0
 
     again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)  # finished trainings: skipped
     assert again.returncode == 0
