@@ -116,9 +116,9 @@ def bench_tts(args, device):
                                                      generator=torch.Generator(device).manual_seed(0),
                                                      **sampling), device, args.repeats)
     audio_s = len(wav) / codec.sample_rate
+    guidance = f" (x2: guidance {args.cfg_scale:g})" if args.cfg_scale != 1 else ""
     print(f"tts: {what} ({model.num_parameters() / 1e6:.2f} M parameters) on {device}, "
-          f"{torch.get_num_threads()} threads, batch 1"
-          f"{f' (x2: guidance {args.cfg_scale:g})' if args.cfg_scale != 1 else ''}, {n_codes} codes = {audio_s:.1f} s of audio, "
+          f"{torch.get_num_threads()} threads, batch 1{guidance}, {n_codes} codes = {audio_s:.1f} s of audio, "
           f"median of {args.repeats}:")
     print(f"  generate            {generate_s:7.2f} s  {1000 * generate_s / n_codes:6.2f} ms/code")
     print(f"  generate + decode   {total_s:7.2f} s  real-time factor {total_s / audio_s:.3f}")

@@ -519,8 +519,9 @@ def evaluate_tts(args):
         torch.set_num_threads(max(1, available_cores() - args.asr_workers))
     voice = "prompt " + str(args.prompt_wav) if args.prompt_wav else ("prompts from the test split"
                                                                        if args.clone else "speaker tokens")
+    cfg_scale = tts.cfg_scale if args.cfg_scale is None else args.cfg_scale
     print(f"{len(jobs)} sentences; model {args.checkpoint or 'checkpoints/gpt.pt'}, voices by {voice}, "
-          f"on {device}")
+          f"guidance {cfg_scale:g}, on {device}")
     records, pending = [], []
     try:
         progress = tqdm(jobs, desc="tts", unit="utt", dynamic_ncols=True)
@@ -580,7 +581,7 @@ def evaluate_tts(args):
     write_json(args.out_dir / "report.json", dict(
         command=shlex.join(["python"] + sys.argv), checkpoint=str(args.checkpoint), device=str(device),
         voices=voice, sampling=dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                                    cfg_scale=args.cfg_scale, seed=args.seed), metrics=metrics, seconds_total=seconds_total,
+                                    cfg_scale=cfg_scale, seed=args.seed), metrics=metrics, seconds_total=seconds_total,
         utterances=records))
     print(f"speech and report.json in {args.out_dir}; {seconds_total:.0f} s in all")
     columns = [("voice", "name", ""), ("utts", "utterances", "d"), ("audio s", "seconds", ".0f"),
@@ -684,8 +685,8 @@ def build_parser():
     tts.add_argument("--temperature", type=float, default=0.8)
     tts.add_argument("--top_k", type=int, default=50)
     tts.add_argument("--top_p", type=float, default=0.9)
-    tts.add_argument("--cfg_scale", type=float, default=1.0,
-                     help="classifier-free guidance (infer.py --cfg_scale): 1 is none")
+    tts.add_argument("--cfg_scale", type=float, default=None,
+                     help="classifier-free guidance (infer.py --cfg_scale): 1 is none; default: the model's")
     tts.add_argument("--seed", type=int, default=0, help="sentence i samples with seed + i")
     tts.add_argument("--max_chars", type=int, default=5000)
     tts.add_argument("--asr", action="store_true", help="transcribe with pocketsphinx and report WER")

@@ -42,6 +42,9 @@ DEFAULT_GPT = ROOT / "checkpoints" / "gpt.pt"
 # Speech codes per byte of normalised text when a checkpoint does not record its own (older ones): the
 # 1st and 99th percentiles of the demo training set, as the shipped model recorded them (2.84, 5.14).
 DEFAULT_SPEECH_PER_BYTE = (2.8, 5.1)
+# Classifier-free guidance for a model trained with text dropout (1, none, for one trained without):
+# the README's guidance table measured 1, 2 and 3.
+GUIDED_CFG_SCALE = 2.0
 MAX_PROMPT_SECONDS = 12.0  # a prompt's codes share max_seq_len with the text and the speech to come
 
 
@@ -127,9 +130,9 @@ class StreamDecoder:
         return self._decode(len(self.codes), final=True)
 
 
-def check_sampling(temperature, top_k, top_p, cfg_scale=1.0):
+def check_sampling(temperature, top_k, top_p, cfg_scale=None):
     """One-line errors for sampling settings that would make no distribution to sample from."""
-    if cfg_scale < 0:
+    if cfg_scale is not None and cfg_scale < 0:
         raise TTSError(f"cfg_scale {cfg_scale} < 0: 1 is no guidance, more pushes toward the text")
     if temperature < 0:
         raise TTSError(f"temperature {temperature} < 0: use 0 (greedy) or more")
@@ -153,8 +156,10 @@ class TTS:
 
     def __init__(self, model, codec, speaker_map, speech_per_byte=DEFAULT_SPEECH_PER_BYTE, text_dropout=0.0):
         self.model, self.codec = model.eval(), codec.eval()
-        # > 0: the model also learned to speak without text, so classifier-free guidance (cfg_scale) works
+        # > 0: the model also learned to speak without text, so classifier-free guidance works; the
+        # default cfg_scale follows
         self.text_dropout = text_dropout
+        self.cfg_scale = GUIDED_CFG_SCALE if text_dropout else 1.0
         self.speaker_map, self.speech_per_byte = speaker_map, tuple(speech_per_byte)
         self.sample_rate = codec.sample_rate
         self.device = codec.codebook_device
@@ -246,7 +251,7 @@ class TTS:
         return prefixes, parts
 
     def _codes(self, prefix, part, temperature, top_k, top_p, ras, cfg_scale, seed):
-        """Speech codes of one part, yielded as they are sampled."""
+        """Speech codes of one part, yielded as they are sampled. cfg_scale None: the model's default."""
         n_bytes = len(encode_text(part))
         low, high = self.speech_per_byte
         generator = torch.Generator(self.device).manual_seed(seed)
@@ -256,10 +261,11 @@ class TTS:
             # Repetition-aware sampling over the last 10 codes, each allowed 3 times (generate_stream's
             # default): in real codes of the demo's val split a code already 3 times among the last 10
             # comes at ~4 % of positions, nearly all in pauses, so speech is hardly touched.
-            ras_window=10 if ras else 0, cfg_scale=cfg_scale, generator=generator)
+            ras_window=10 if ras else 0, cfg_scale=self.cfg_scale if cfg_scale is None else cfg_scale,
+            generator=generator)
 
     def stream(self, text, speaker=None, prompt=None, temperature=0.8, top_k=50, top_p=0.9, ras=True,
-               cfg_scale=1.0, seed=0, pause=0.25, max_chars=5000, lookahead=12, chunk=10):
+               cfg_scale=None, seed=0, pause=0.25, max_chars=5000, lookahead=12, chunk=10):
         """Yield float tensors of samples as soon as they are decoded. prompt: a tts.prompt(...) result.
         The same seed speaks the same codes as __call__."""
         check_sampling(temperature, top_k, top_p, cfg_scale)
@@ -275,7 +281,7 @@ class TTS:
             yield decoder.flush()
 
     def __call__(self, text, speaker=None, prompt=None, temperature=0.8, top_k=50, top_p=0.9, ras=True,
-                 cfg_scale=1.0, seed=0, pause=0.25, max_chars=5000):
+                 cfg_scale=None, seed=0, pause=0.25, max_chars=5000):
         """-> (waveform (T,) float tensor, sample rate)."""
         check_sampling(temperature, top_k, top_p, cfg_scale)
         prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
@@ -323,9 +329,9 @@ def main(argv=None):
     parser.add_argument("--top_k", type=int, default=50)
     parser.add_argument("--top_p", type=float, default=0.9)
     parser.add_argument("--no_ras", action="store_true", help="turn off repetition-aware sampling")
-    parser.add_argument("--cfg_scale", type=float, default=1.0,
-                        help="classifier-free guidance: 1 is none, more follows the text harder (for a model "
-                             "trained with --text_dropout; twice the compute)")
+    parser.add_argument("--cfg_scale", type=float, default=None,
+                        help=f"classifier-free guidance: 1 is none, more follows the text harder (default: "
+                             f"{GUIDED_CFG_SCALE:g} for a model trained with --text_dropout, else 1)")
     parser.add_argument("--stream", action="store_true", help="decode and write audio as tokens arrive")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max_chars", type=int, default=5000, help="longest text accepted")
@@ -352,7 +358,7 @@ def main(argv=None):
             jobs = [(args.text, args.out, "")]
         check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale)
         tts = TTS.load(args.checkpoint, args.codec, pick_device(args.device))
-        if args.cfg_scale != 1 and not tts.text_dropout:
+        if args.cfg_scale not in (None, 1) and not tts.text_dropout:
             print(f"note: {args.checkpoint} never trained without text (train_pretrain.py --text_dropout), "
                   f"so --cfg_scale {args.cfg_scale:g} guides it with a prediction it never learned",
                   file=sys.stderr)

@@ -191,6 +191,11 @@ def test_guided_streaming_speaks_what_the_guided_call_speaks(tts):
     assert len(streamed) == len(whole) and torch.allclose(streamed, whole, atol=1e-4)
     plain, _ = tts(text, seed=4)
     assert len(plain) != len(whole) or not torch.allclose(plain, whole, atol=1e-4)
+    # A model trained with text dropout is guided by default; one without is not (plain, above).
+    dropped = TTS(tts.model, tts.codec, tts.speaker_map, tts.speech_per_byte, text_dropout=0.1)
+    default, _ = dropped(text, seed=4)
+    guided, _ = dropped(text, seed=4, cfg_scale=infer.GUIDED_CFG_SCALE)
+    assert torch.equal(default, guided) and not torch.equal(default, plain)
 
 
 # -----------------------------------------------------------------------------------------------------
