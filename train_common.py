@@ -159,7 +159,7 @@ def add_training_args(parser, lr_default):
     add("--grad_clip", type=float, default=1.0, help="clip the gradient norm to this (0: no clipping)")
     add("--prompt_prob", type=float, default=0.3,
         help="probability that a training example starts with a voice prompt of the same speaker")
-    add("--text_dropout", type=float, default=0.0,
+    add("--text_dropout", type=float, default=0.1,
         help="probability that a training example loses its text, so that the model also learns to speak "
              "unconditioned: what classifier-free guidance (infer.py --cfg_scale) needs")
     add("--compile", action="store_true", help="torch.compile the model (worth it on a GPU)")

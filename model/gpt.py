@@ -130,7 +130,9 @@ class CausalSelfAttention(nn.Module):
             k, v = kv_cache.update(layer, k, v)  # (B, nkv, T_past + T, hs)
         past = k.shape[2] - T
         key_mask = None if kv_cache is None else kv_cache.key_mask  # (B, past + T)
-        if key_mask is not None:
+        if key_mask is not None and T == 1:  # one new (real) token: it sees every key but the pads
+            mask, is_causal = key_mask[:, None, None, :], False  # (B, 1, 1, past + 1)
+        elif key_mask is not None:
             # No real token sees a pad. A pad sees what precedes it, so that no row of the mask is empty
             # (an empty row makes NaNs); what it computes is never seen.
             causal = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(diagonal=past)
