@@ -183,7 +183,7 @@ def test_streaming_speaks_what_the_whole_call_speaks(tts):
     assert torch.allclose(streamed, whole, atol=1e-4)
 
 
-def test_guided_streaming_speaks_what_the_guided_call_speaks(tts):
+def test_guided_streaming_speaks_what_the_guided_call_speaks(tts, monkeypatch):
     """cfg_scale reaches the GPT on both paths (and changes what is said: the guidance is not ignored)."""
     text = "Guide this sentence."
     whole, _ = tts(text, seed=4, cfg_scale=3.0)
@@ -191,11 +191,12 @@ def test_guided_streaming_speaks_what_the_guided_call_speaks(tts):
     assert len(streamed) == len(whole) and torch.allclose(streamed, whole, atol=1e-4)
     plain, _ = tts(text, seed=4)
     assert len(plain) != len(whole) or not torch.allclose(plain, whole, atol=1e-4)
-    # A model trained with text dropout is guided by default; one without is not (plain, above).
-    dropped = TTS(tts.model, tts.codec, tts.speaker_map, tts.speech_per_byte, text_dropout=0.1)
-    default, _ = dropped(text, seed=4)
-    guided, _ = dropped(text, seed=4, cfg_scale=infer.GUIDED_CFG_SCALE)
-    assert torch.equal(default, guided) and not torch.equal(default, plain)
+    # A model trained with text dropout is guided by default; one without is not (plain, above). The
+    # default scale is raised to 3 here: on this untrained model 1.5 may change no code at all.
+    assert TTS(tts.model, tts.codec, tts.speaker_map, text_dropout=0.1).cfg_scale == infer.GUIDED_CFG_SCALE
+    monkeypatch.setattr(infer, "GUIDED_CFG_SCALE", 3.0)
+    default, _ = TTS(tts.model, tts.codec, tts.speaker_map, tts.speech_per_byte, text_dropout=0.1)(text, seed=4)
+    assert len(default) == len(whole) and torch.allclose(default, whole, atol=1e-4)
 
 
 # -----------------------------------------------------------------------------------------------------
