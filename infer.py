@@ -17,7 +17,8 @@ How a text is spoken:
 2. for each part, lay out [START] [speaker] text [SPEECH_START], or, to clone a voice, [START] prompt_text
    text [SPEECH_START] prompt_codes (model/sequence.py), and let the GPT continue it with speech codes until
    it predicts END. The number of codes is bounded by the text: END is forbidden below a minimum and
-   generation stops at a maximum, both from the speech-per-text rates the model saw in training;
+   generation stops at a maximum, both from the speech-per-text rates the model saw in training. A model
+   trained with text dropout is guided toward its text (classifier-free guidance, --cfg_scale);
 3. decode the codes with the codec, all at once or, streaming, in chunks as they arrive (StreamDecoder),
    and join the parts with short pauses.
 """
