@@ -93,7 +93,7 @@ def bench_tts(args, device):
         print(f"--seconds {args.seconds:g} needs {n_codes} codes, the model's context holds {room}: "
               f"timing {room}")
         n_codes = room
-    sampling = dict(temperature=0.8, top_k=50, top_p=0.9, ras_window=10, cfg_scale=args.cfg_scale)
+    sampling = dict(temperature=0.5, top_k=50, top_p=0.9, ras_window=10, cfg_scale=args.cfg_scale)
 
     def speak():
         generator = torch.Generator(device).manual_seed(0)

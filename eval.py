@@ -682,7 +682,7 @@ def build_parser():
     tts.add_argument("--checkpoint", type=Path, default=None,
                      help="GPT model.pt (default: checkpoints/gpt.pt)")
     tts.add_argument("--codec", type=Path, default=None, help="codec (default: the one the GPT names)")
-    tts.add_argument("--temperature", type=float, default=0.8)
+    tts.add_argument("--temperature", type=float, default=0.5)
     tts.add_argument("--top_k", type=int, default=50)
     tts.add_argument("--top_p", type=float, default=0.9)
     tts.add_argument("--cfg_scale", type=float, default=None,
