@@ -9,7 +9,8 @@ corpus, pretrain the GPT, evaluate both, and print what each stage cost and what
 
 Every stage is one of the project's own scripts, run as a subprocess with the flags printed, so each can
 be rerun by hand. Everything goes to --out_dir (default out/speedrun); the shipped checkpoints are not
-touched. The table at the end is also saved as --out_dir/summary.json.
+touched. The table at the end is also saved as --out_dir/summary.json. Each stage's minutes are kept in
+--out_dir/minutes.json and add up over interruptions, so the table shows what the whole run cost.
 """
 import argparse
 import json
@@ -37,22 +38,39 @@ PRESETS = {
 }
 
 
-def run_stage(name, command, log, done):
-    """Run `command` (a list) unless done() says the stage has finished; returns its minutes."""
+def run_stage(name, command, log, done, spent):
+    """Run `command` (a list) unless done() says the stage has finished; returns the minutes the stage has
+    cost so far, this run and earlier interrupted ones (kept in the file `spent`)."""
+    record = json.loads(spent.read_text()) if spent.is_file() else {}
     if done():
         print(f"== {name}: already done, skipped")
-        return 0.0
+        return record.get(name, 0.0)
     print(f"== {name}: {shlex.join(command)}", flush=True)
     start = time.time()
-    with open(log, "a") as f:
-        result = subprocess.run(command, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
-    minutes = (time.time() - start) / 60
+    try:
+        with open(log, "a") as f:
+            result = subprocess.run(command, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
+    finally:  # an interrupted stage's minutes count too: its training resumes, its time was spent
+        minutes = (time.time() - start) / 60
+        record[name] = record.get(name, 0.0) + minutes
+        write_atomic(spent, json.dumps(record, indent=2) + "\n")
     if result.returncode != 0:
         tail = "".join(Path(log).read_text(errors="replace").splitlines(keepends=True)[-5:])
         sys.exit(f"error: {name} failed after {minutes:.1f} min (exit {result.returncode}); "
                  f"its output is in {log}:\n{tail}")
     print(f"   {minutes:.1f} min")
-    return minutes
+    return record[name]
+
+
+def write_atomic(path, text):
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def newer(path, *sources):
+    """True when `path` exists and was written after every one of `sources`: an evaluation of them."""
+    return path.is_file() and all(path.stat().st_mtime > Path(s).stat().st_mtime for s in sources)
 
 
 def steps_done(folder, steps, artifact):
@@ -82,7 +100,7 @@ def main(argv=None):
                      "or run with --no-asr")
     out = args.out_dir.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    log = out / "speedrun.log"
+    log, spent = out / "speedrun.log", out / "minutes.json"
     python = [sys.executable]
     codec_dir, codes_dir, gpt_dir = out / "codec", out / "codes", out / "gpt"
     asr = ["--asr"] if args.asr else []
@@ -91,36 +109,37 @@ def main(argv=None):
     if args.preset != "smoke":
         # The repository ships the test and validation audio; the training audio is spoken here.
         minutes["demo corpus"] = run_stage("demo corpus", python + ["dataset/make_demo.py"], log,
-                                           done=lambda: False)  # make_demo.py skips what exists
+                                           done=lambda: False, spent=spent)  # make_demo.py skips what exists
     codec_resume = ["--resume"] if (codec_dir / "last.pt").is_file() else []
     minutes["codec training"] = run_stage(
         "codec training", python + ["train_tokenizer.py", "--device", p["device"],
                                     "--max_steps", str(p["codec_steps"]), "--gan_start", str(p["gan_start"]),
                                     "--out_dir", str(codec_dir), *codec_resume], log,
-        done=lambda: steps_done(codec_dir, p["codec_steps"], "codec.pt"))
+        done=lambda: steps_done(codec_dir, p["codec_steps"], "codec.pt"), spent=spent)
     minutes["encoding"] = run_stage(
         "encoding", python + ["dataset/encode_corpus.py", "--codec",
                               str(codec_dir / "codec.pt"), "--out_dir", str(codes_dir),
                               "--device", p["device"],
                               *(["--limit", str(p["encode_limit"])] if p.get("encode_limit") else [])],
-        log, done=lambda: False)  # encode_corpus.py itself skips work already done with this codec
+        log, done=lambda: False, spent=spent)  # encode_corpus.py itself skips work done with this codec
     gpt_resume = ["--resume"] if (gpt_dir / "last.pt").is_file() else []
     minutes["GPT pretraining"] = run_stage(
         "GPT pretraining", python + ["train_pretrain.py", "--data", str(codes_dir), "--device", p["device"],
                                      "--preset", p["gpt_preset"], "--max_steps", str(p["gpt_steps"]),
                                      "--text_dropout", str(p["text_dropout"]), "--out_dir", str(gpt_dir),
                                      *gpt_resume], log,
-        done=lambda: steps_done(gpt_dir, p["gpt_steps"], "model.pt"))
+        done=lambda: steps_done(gpt_dir, p["gpt_steps"], "model.pt"), spent=spent)
     limit = ["--limit", str(p["eval_limit"])]
     minutes["codec evaluation"] = run_stage(
         "codec evaluation", python + ["eval.py", "codec", "--codec", str(codec_dir / "codec.pt"), "--out_dir",
                                       str(out / "eval_codec"), "--device", p["device"], *limit, *asr], log,
-        done=lambda: False)
+        done=lambda: newer(out / "eval_codec" / "report.json", codec_dir / "codec.pt"), spent=spent)
     minutes["TTS evaluation"] = run_stage(
         "TTS evaluation", python + ["eval.py", "tts", "--checkpoint", str(gpt_dir / "model.pt"), "--out_dir",
                                     str(out / "eval_tts"), "--device", p["device"], "--cfg_scale",
                                     str(p["cfg_scale"]), *limit, *asr], log,
-        done=lambda: False)
+        done=lambda: newer(out / "eval_tts" / "report.json", codec_dir / "codec.pt", gpt_dir / "model.pt"),
+        spent=spent)
 
     codec_report = json.loads((out / "eval_codec" / "report.json").read_text())
     tts_report = json.loads((out / "eval_tts" / "report.json").read_text())
