@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from eval import write_json
+
 ROOT = Path(__file__).resolve().parent
 
 # Steps per stage. cpu: fits 2 CPU cores in a few hours; gpu: one GPU, where the codec also gets its
@@ -53,19 +55,13 @@ def run_stage(name, command, log, done, spent):
     finally:  # an interrupted stage's minutes count too: its training resumes, its time was spent
         minutes = (time.time() - start) / 60
         record[name] = record.get(name, 0.0) + minutes
-        write_atomic(spent, json.dumps(record, indent=2) + "\n")
+        write_json(spent, record)
     if result.returncode != 0:
         tail = "".join(Path(log).read_text(errors="replace").splitlines(keepends=True)[-5:])
         sys.exit(f"error: {name} failed after {minutes:.1f} min (exit {result.returncode}); "
                  f"its output is in {log}:\n{tail}")
     print(f"   {minutes:.1f} min")
     return record[name]
-
-
-def write_atomic(path, text):
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def newer(path, *sources):
@@ -145,7 +141,7 @@ def main(argv=None):
     tts_report = json.loads((out / "eval_tts" / "report.json").read_text())
     summary = dict(preset=args.preset, minutes=minutes, codec=codec_report["metrics"],
                    tts=tts_report["metrics"])
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(out / "summary.json", summary)
 
     print(f"\nspeedrun ({args.preset}) in {out}")
     print(f"{'stage':<18}{'minutes':>8}")
