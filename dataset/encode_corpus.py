@@ -12,7 +12,8 @@ Writes into --out_dir:
 
 Resumable: utterances are encoded in parts of --part_size, each saved atomically under
 out_dir/parts/ (a rerun skips finished parts); the final files are assembled from the parts, then the
-parts are removed. Running it again on a finished folder made by the same codec does nothing.
+parts are removed. Running it again on a finished folder made by the same codec does nothing; after the
+corpus has grown, it encodes only the utterances the folder does not hold yet.
 """
 import argparse
 import hashlib
@@ -107,6 +108,7 @@ def main():
     parts_dir.mkdir(parents=True, exist_ok=True)
     info_path = out_dir / "info.json"
     stored = json.loads(info_path.read_text()) if info_path.is_file() else None
+    encoded = {}  # id -> codes already in out_dir, made by this codec
     if stored is not None and [stored.get(k) for k in ("codec_sha256", "limit")] != [info["codec_sha256"],
                                                                                      args.limit]:
         # Another codec (or another selection) made what is here: its codes mean different things, or
@@ -114,10 +116,13 @@ def main():
         for stale in list(parts_dir.glob("*.npz")) + [out_dir / "codes.npy", out_dir / "manifest.csv"]:
             stale.unlink(missing_ok=True)
     elif (out_dir / "manifest.csv").is_file():
-        done = [row["id"] for row in load_codes(out_dir)[1]]
-        if done == [u.id for u in corpus.utterances]:
-            print(f"{out_dir}: already encoded with this codec ({len(done)} utterances)")
+        codes_done, rows, _ = load_codes(out_dir)
+        if [row["id"] for row in rows] == [u.id for u in corpus.utterances]:
+            print(f"{out_dir}: already encoded with this codec ({len(rows)} utterances)")
             return
+        # The corpus grew (or shrank): the same codec made these codes, so keep them instead of encoding
+        # those utterances again. Growing the demo corpus by a batch then costs only the new batch.
+        encoded = {row["id"]: np.array(codes_done[row["offset"]: row["offset"] + row["length"]]) for row in rows}
     write_atomic(info_path, lambda p: p.write_text(json.dumps(info, indent=1) + "\n"))
     print(corpus.summary())
 
@@ -133,11 +138,14 @@ def main():
                 continue
             codes, lengths = [], []
             for u in chunk:
-                try:
-                    tokens = codec.encode(load_audio(u.audio_path, codec.sample_rate)).cpu().numpy()
-                except AudioError as e:
-                    skipped.append(str(e))
-                    tokens = np.zeros(0, dtype=np.int64)  # length 0: left out of the manifest
+                if u.id in encoded:
+                    tokens = encoded[u.id]
+                else:
+                    try:
+                        tokens = codec.encode(load_audio(u.audio_path, codec.sample_rate)).cpu().numpy()
+                    except AudioError as e:
+                        skipped.append(str(e))
+                        tokens = np.zeros(0, dtype=np.int64)  # length 0: left out of the manifest
                 codes.append(tokens.astype(np.uint16))
                 lengths.append(len(tokens))
                 progress.update(1)

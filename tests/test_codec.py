@@ -49,6 +49,18 @@ def test_encoder_makes_one_token_per_hop_and_decoder_one_hop_per_token(codec):
     torch.testing.assert_close(codec.encode(wav[1]), codes[1])  # batching changes nothing
 
 
+def test_encoder_reach_bounds_its_receptive_field(codec):
+    # Which input samples one latent frame depends on, read off the gradient: none may lie further than
+    # reach() beyond the frame's own hop, or chunked encoding (context derived from reach) would differ.
+    hop, j = codec.hop_length, 20
+    wav = torch.randn(1, 40 * hop, requires_grad=True)
+    codec.encoder(wav)[0, :, j].sum().backward()
+    seen = wav.grad[0].nonzero()
+    left, right = j * hop - seen.min().item(), seen.max().item() - ((j + 1) * hop - 1)
+    assert 0 < left <= codec.encoder.reach() and 0 < right <= codec.encoder.reach()
+    assert max(left, right) > codec.encoder.reach() / 2  # a bound, but not a loose one
+
+
 def test_long_audio_in_chunks_equals_one_pass(codec):
     wav = 0.3 * torch.randn(2, 200 * codec.hop_length)
     whole = codec.encode(wav, chunk_seconds=1000)

@@ -55,3 +55,15 @@ def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
     assert np.array_equal(resumed[25:], codes[25:])  # part 1 was encoded again, identically
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     assert "already encoded" in result.stdout
+
+    # Growth: a new utterance joins the corpus. What the folder already holds from this codec is kept
+    # (plant recognisable codes for u2 to see that), and only the new utterance is encoded.
+    codes, rows, _ = load_codes(out)
+    np.save(out / "codes.npy", np.concatenate([codes[:25], np.full(22, 9, dtype=np.uint16)]))
+    sf.write(corpus / "u3.wav", 0.3 * rng.standard_normal(2000), 16000)
+    (corpus / "u3.txt").write_text("Sentence 3.")
+    subprocess.run(command, check=True, capture_output=True)
+    grown, rows, _ = load_codes(out)
+    assert [r["id"] for r in rows] == ["u0", "u1", "u2", "u3"]
+    assert np.array_equal(grown[:25], resumed[:25]) and np.array_equal(grown[25:47], np.full(22, 9))
+    assert np.array_equal(grown[47:], codec.encode(load_audio(corpus / "u3.wav")).numpy())

