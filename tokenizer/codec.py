@@ -19,7 +19,9 @@ training script is train_tokenizer.py.
 Letters in the shape comments: B batch, T samples, N tokens (frames), C channels, D codebook vector size,
 K codebook size, M = B * N latent vectors.
 """
+import ctypes
 import math
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -312,6 +314,24 @@ class Decoder(nn.Module):
 # The codec
 
 
+def keep_freed_memory():
+    """On Linux, ask glibc's malloc to keep freed memory for reuse instead of handing it back to the
+    operating system. By default a block over 128 kB is returned when freed (the threshold adapts upward,
+    but not far enough here), and so is free space at the top of the heap, so every encode call
+    page-faults its megabytes of activations in afresh. Measured on 2 cores, 10 s of audio: encode 202 ms
+    by default, 166 ms with only the first setting below, 120 ms with both. PyTorch's CPU tuning guide
+    suggests jemalloc or tcmalloc for the same reason; this is the same effect without a library to
+    install. Elsewhere (macOS, Windows, musl) it does nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return  # not glibc
+    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: blocks up to 32 MB come from the heap, not mmap
+    libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: keep up to 256 MB free at the heap's top
+
+
 def peak_normalize(wav, peak=0.9):
     """Scale each row to the same peak. The encoder needs it: quiet inputs (Festival's sit near 0.06
     standard deviation) give nearly parallel latents at initialisation, and one code wins everything."""
@@ -358,7 +378,8 @@ class Codec(nn.Module):
         Each row is peak-normalised first, as in training. Audio longer than a chunk goes through in
         chunks, which bounds memory and also saves time: the first stages run at the full sample rate,
         and a short chunk's activations (16 channels x 64,000 samples x 4 bytes = 4 MB for 4 s) stay in
-        the CPU's caches. Measured on 2 cores, 10 s of audio: 217 ms in one piece, 116 ms in 4 s chunks."""
+        the CPU's caches. Measured on 2 cores, 10 s of audio (memory kept, keep_freed_memory): 159 to 168 ms
+        in one piece, 112 to 120 ms in 4 s chunks."""
         squeeze = wav.dim() == 1
         wav = peak_normalize(torch.as_tensor(wav, dtype=torch.float32).reshape(-1, wav.shape[-1]))
         wav = wav.to(self.codebook_device)
@@ -425,4 +446,5 @@ class Codec(nn.Module):
         codec.quantizer.initialized.fill_(True)
         codec.quantizer.ema_count.fill_(1.0)
         codec.quantizer.ema_sum.copy_(codec.quantizer.codebook)
+        keep_freed_memory()
         return codec.to(device).eval()
