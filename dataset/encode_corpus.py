@@ -26,7 +26,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from dataset.audio import AudioError, load_audio
