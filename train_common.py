@@ -149,6 +149,9 @@ def add_training_args(parser, lr_default):
     add("--out_dir", type=Path, default=None, help="checkpoints, log.csv and samples/")
     add("--resume", action="store_true", help="continue from out_dir/last.pt at its step")
     add("--max_steps", type=int, default=None, help="optimizer steps in total")
+    add("--max_minutes", type=float, default=None,
+        help="a time budget for this run: stop after this many minutes, at fewer than --max_steps steps if "
+             "need be, with the learning-rate schedule ending then (none: train all --max_steps)")
     add("--max_tokens", type=int, default=None,
         help="tokens per micro-batch and process, counting padding (default: 4096 on a CPU, 16384 on a GPU)")
     add("--batch_size", type=int, default=64, help="at most this many utterances per micro-batch")
@@ -282,20 +285,30 @@ def load_gpt(path):
     return model, checkpoint
 
 
-def save_gpt(model, optimizer, step, train_set, args):
-    """last.pt: everything --resume needs. model.pt: the inference weights (LoRA merged in) in half
-    precision, with the config, the speaker map and the codes' info.json (which codec to decode with)."""
+def gpt_metadata(model, train_set, args):
+    """What every saved GPT carries besides its weights: the config, the speaker map and the codes'
+    info.json (which codec to decode with)."""
     # How many speech codes a byte of text took in training (1st and 99th percentiles): infer.py bounds
     # the length of what it generates with them.
     rates = train_set.speech_per_byte()
-    shared = {"config": asdict(model.cfg), "speaker_map": train_set.speaker_map, "codes_info": train_set.info,
-              "speech_per_byte": [float(np.percentile(rates, 1)), float(np.percentile(rates, 99))],
-              # > 0: the model has also learned to speak without text (classifier-free guidance works)
-              "text_dropout": args.text_dropout}
-    atomic_save({**shared, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                 "rng": rng_state(), "args": vars(args)}, args.out_dir / "last.pt")
+    return {"config": asdict(model.cfg), "speaker_map": train_set.speaker_map, "codes_info": train_set.info,
+            "speech_per_byte": [float(np.percentile(rates, 1)), float(np.percentile(rates, 99))],
+            # > 0: the model has also learned to speak without text (classifier-free guidance works)
+            "text_dropout": args.text_dropout}
+
+
+def save_weights(model, train_set, args, path, **extra):
+    """The inference weights (LoRA merged in) in half precision, with gpt_metadata: model.pt, best.pt."""
     weights = {k: v.half() if v.is_floating_point() else v for k, v in merged_state_dict(model).items()}
-    atomic_save({**shared, "state_dict": weights}, args.out_dir / "model.pt")
+    atomic_save({**gpt_metadata(model, train_set, args), "state_dict": weights, **extra}, path)
+
+
+def save_gpt(model, optimizer, step, train_set, args, best_val=float("inf")):
+    """last.pt: everything --resume needs. model.pt: the weights of this step (save_weights)."""
+    atomic_save({**gpt_metadata(model, train_set, args), "model": model.state_dict(),
+                 "optimizer": optimizer.state_dict(), "step": step, "best_val": best_val, "rng": rng_state(),
+                 "args": vars(args)}, args.out_dir / "last.pt")
+    save_weights(model, train_set, args, args.out_dir / "model.pt")
 
 
 def forward_backward(model, batches, device, world_size=1):
@@ -402,7 +415,7 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
         raise SystemExit(f"error: the model predicts {raw_model.cfg.speech_vocab_size} codes, the data's "
                          f"codec has {train_set.speech_vocab_size}")
     optimizer = raw_model.configure_optimizers(args.weight_decay, args.lr, (0.9, 0.95), device.type)
-    step = 0
+    step, best_val = 0, float("inf")
     if args.resume:
         checkpoint = load_checkpoint(args.out_dir / "last.pt")
         check_same_codec(checkpoint["codes_info"], train_set.info, args.out_dir / "last.pt")
@@ -410,7 +423,7 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
             raise SystemExit(f"error: {args.out_dir / 'last.pt'} has another speaker map: other --speakers?")
         raw_model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
-        step = checkpoint["step"]
+        step, best_val = checkpoint["step"], checkpoint.get("best_val", float("inf"))
         set_rng_state(checkpoint["rng"])
     trainable = [p for p in raw_model.parameters() if p.requires_grad]
     model = maybe_compile(raw_model, args.compile, device)
@@ -420,8 +433,12 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
     max_tokens = args.max_tokens or (16384 if device.type == "cuda" else 4096)
 
     def loader(dataset, batches):
+        # On a GPU, two worker processes build the next batches while the GPU trains on this one; on a
+        # CPU they would only take cores from the training itself.
+        workers = 2 if device.type == "cuda" else 0
         return torch.utils.data.DataLoader(dataset, batch_sampler=batches, collate_fn=collate,
-                                           pin_memory=device.type == "cuda")
+                                           pin_memory=device.type == "cuda", num_workers=workers,
+                                           persistent_workers=workers > 0)
 
     def sampler(dataset, start=0):
         return LengthBucketSampler(dataset, max_tokens, args.batch_size, args.seed, distributed.rank,
@@ -449,10 +466,22 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
               + (f"; resumed at step {step}" if step else ""))
         log = CSVLog(args.out_dir / "log.csv", ["step", "lr", "loss", "val_loss", "grad_norm", "tokens_per_s",
                                                 "mfu", "seconds"], start_step=step)
-    progress = tqdm(total=args.max_steps, initial=step, desc=desc, dynamic_ncols=True, disable=not main)
+    max_steps, first_step = args.max_steps, step
+    progress = tqdm(total=max_steps, initial=step, desc=desc, dynamic_ncols=True, disable=not main)
     start_time = time.time()
-    while step < args.max_steps:
-        lr = cosine_lr(step, args.max_steps, args.warmup, args.lr)
+    while step < max_steps:
+        if args.max_minutes and step == first_step + 20:
+            pace_start = time.time()  # the pace is taken from here on, past start-up (compilation, workers)
+        elif args.max_minutes and step > first_step + 20:
+            # A time budget: re-estimate from the pace so far how many steps fit, so that the cosine schedule
+            # ends when the time does. Every process takes the main one's figure.
+            pace = (time.time() - pace_start) / (step - first_step - 20)
+            left = args.max_minutes * 60 - (time.time() - start_time)
+            estimate = torch.tensor(min(args.max_steps, step + max(1, int(left / pace))), device=device)
+            if world_size > 1:
+                dist.broadcast(estimate, 0)
+            max_steps = progress.total = int(estimate)
+        lr = cosine_lr(step, max_steps, args.warmup, args.lr)
         for group in optimizer.param_groups:
             group["lr"] = lr
         step_start = time.time()
@@ -467,11 +496,16 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
         mfu = raw_model.estimate_flops_per_token(seq_len) * tokens_per_s / peak_flops
         row = dict(step=step, lr=f"{lr:.3e}", loss=f"{loss:.4f}", grad_norm=f"{grad_norm.item():.3f}",
                    tokens_per_s=f"{tokens_per_s:.0f}", mfu=f"{mfu:.4f}")
-        last = step == args.max_steps
+        last = step == max_steps
         if step % args.eval_every == 0 or last:
-            row["val_loss"] = f"{evaluate(raw_model, val_loader, device, world_size):.4f}"
+            val_loss = evaluate(raw_model, val_loader, device, world_size)
+            row["val_loss"] = f"{val_loss:.4f}"
             if main:
                 tqdm.write(f"step {step}: train loss {loss:.4f}, val loss {row['val_loss']}")
+                if val_loss < best_val:  # best.pt: model.pt's format, at the lowest validation loss so far
+                    best_val = val_loss
+                    save_weights(raw_model, train_set, args, args.out_dir / "best.pt", step=step,
+                                 val_loss=val_loss)
         if not main:
             continue
         if codec is not None and (step % args.sample_every == 0 or last):
@@ -482,7 +516,7 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
         progress.set_postfix(loss=row["loss"], tok_s=row["tokens_per_s"], mfu=f"{100 * mfu:.1f}%",
                              lr=row["lr"])
         if step % args.save_every == 0 or last:
-            save_gpt(raw_model, optimizer, step, train_set, args)
+            save_gpt(raw_model, optimizer, step, train_set, args, best_val)
     progress.close()
     if main:
         print(f"done: {args.out_dir / 'model.pt'}")

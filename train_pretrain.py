@@ -5,6 +5,7 @@ Pretrain the TTS GPT (model/gpt.py) on the speech tokens of an encoded corpus; d
     python train_pretrain.py                                # cpu preset on a CPU, gpu preset on a GPU
     python train_pretrain.py --device cpu --max_steps 500   # a short CPU run
     python train_pretrain.py --resume                       # continue out/pretrain/last.pt
+    python train_pretrain.py --device cuda --max_minutes 5  # a time budget instead of a step count
     torchrun --standalone --nproc_per_node=2 train_pretrain.py --device cpu      # 2 CPU processes (gloo)
     torchrun --standalone --nproc_per_node=4 train_pretrain.py --preset large --compile   # 4 GPUs (nccl)
     python train_pretrain.py --data out/codes_lj --preset gpu --max_tokens 32768 --grad_accum 2
@@ -14,7 +15,8 @@ them after a voice prompt of the same speaker; the loss is on the speech codes a
 torchrun every process trains on its own share of the batches and only the first one logs and saves.
 
 Writes into --out_dir: last.pt (the full training state, for --resume), model.pt (half-precision
-weights with the config and speaker map, for inference and train_sft.py --init_from), log.csv, and
+weights with the config and speaker map, for inference and train_sft.py --init_from), best.pt (the same
+at the lowest validation loss so far), log.csv, and
 samples/: a validation sentence spoken every --sample_every steps, beside reference.wav (the codec
 decoding the real codes).
 """

@@ -298,6 +298,28 @@ def test_pretrain_writes_checkpoints_log_and_samples_and_resumes(pretrained):
     assert [line.split(",")[0] for line in log[1:]] == ["1", "2", "3", "4"]
 
 
+def test_time_budget_ends_the_schedule_early_and_best_pt_keeps_the_lowest_validation_loss(pretrained,
+                                                                                           tmp_path):
+    codes, _ = pretrained
+    out = tmp_path / "budget"
+    result = run_script("train_pretrain.py", "--data", codes, "--out_dir", out, "--max_steps", 100_000,
+                        "--max_minutes", 0.1, "--device", "cpu", "--max_tokens", 1024, "--warmup", 1,
+                        "--eval_every", 5, "--sample_every", 0, "--save_every", 1000, *TINY_GPT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line.split(",") for line in (out / "log.csv").read_text().splitlines()[1:]]
+    steps = len(rows)
+    assert 20 < steps < 100_000 and rows[-1][0] == str(steps)
+    assert float(rows[-1][1]) == pytest.approx(1e-4, rel=0.1)  # the cosine reached its end, 0.1 x 1e-3
+    last = torch.load(out / "last.pt", weights_only=False)
+    assert last["step"] == steps
+    val = {int(r[0]): float(r[3]) for r in rows if r[3]}
+    best_step = min(val, key=val.get)
+    best = torch.load(out / "best.pt", weights_only=True)
+    assert best["step"] == best_step and best["val_loss"] == pytest.approx(val[best_step], abs=1e-4)
+    assert last["best_val"] == pytest.approx(val[best_step], abs=1e-4)
+    GPT(GPTConfig(**best["config"])).load_state_dict(best["state_dict"])
+
+
 def test_log_resumed_at_a_step_drops_the_rows_written_after_it(tmp_path):
     log = CSVLog(tmp_path / "log.csv", ["step", "loss"])
     for step in range(1, 6):  # an interrupted run got to step 5, its last checkpoint was step 3
