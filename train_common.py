@@ -298,8 +298,9 @@ def gpt_metadata(model, train_set, args):
 
 
 def save_weights(model, train_set, args, path, **extra):
-    """The inference weights (LoRA merged in) in half precision, with gpt_metadata: model.pt, best.pt."""
-    weights = {k: v.half() if v.is_floating_point() else v for k, v in merged_state_dict(model).items()}
+    """The inference weights (LoRA merged in) in half precision, with gpt_metadata: model.pt, best.pt.
+    Stored as CPU tensors, so that a model trained on a GPU loads anywhere without a map_location."""
+    weights = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in merged_state_dict(model).items()}
     atomic_save({**gpt_metadata(model, train_set, args), "state_dict": weights, **extra}, path)
 
 

@@ -416,7 +416,7 @@ class Codec(nn.Module):
     def save(self, path):
         """Write the inference weights in half precision (the codebook and its centre stay fp32:
         nearest-neighbour search is sensitive to rounding), atomically. Training state lives in train_tokenizer.py."""
-        state = {k: (v.half() if v.is_floating_point() and k not in KEEP_FP32 else v)
+        state = {k: (v.half() if v.is_floating_point() and k not in KEEP_FP32 else v).cpu()  # loads anywhere
                  for k, v in self.state_dict().items() if not k.startswith(TRAINING_ONLY)}
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
