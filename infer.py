@@ -33,7 +33,7 @@ import soundfile as sf
 import torch
 
 from dataset.audio import AudioError, audio_info, load_audio, save_audio
-from dataset.encode_corpus import file_sha256
+from dataset.encode_corpus import codec_fits
 from model.sequence import TEXT_VOCAB_SIZE, build_example, encode_text
 from tokenizer.codec import Codec
 from tokenizer.text import normalize
@@ -183,13 +183,13 @@ class TTS:
         if not codec_path.is_file():
             raise TTSError(f"no codec at {codec_path} (the model was trained on codes of "
                            f"{info.get('codec', '?')}; pass --codec)")
-        if file_sha256(codec_path) != info.get("codec_sha256"):
-            raise TTSError(f"{codec_path} is not the codec {checkpoint} was trained with (sha256 differs): "
-                           f"its codes would decode to noise")
         try:
             codec = Codec.load(codec_path, device)
         except (ValueError, RuntimeError) as e:
             raise TTSError(str(e)) from None
+        if not codec_fits(codec, codec_path, info):
+            raise TTSError(f"{codec_path} is not the codec {checkpoint} was trained with (its encoder and "
+                           f"codebook differ): its codes would decode to noise")
         return cls(model.to(device), codec, saved["speaker_map"],
                    saved.get("speech_per_byte", DEFAULT_SPEECH_PER_BYTE), saved.get("text_dropout", 0.0))
 

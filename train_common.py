@@ -26,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from dataset.audio import save_audio
-from dataset.encode_corpus import file_sha256
+from dataset.encode_corpus import codec_fits, same_tokens
 from dataset.readers import DEMO_DIR
 from dataset.speech_tokens import LengthBucketSampler, SpeechTokens, extend_speaker_map, open_codes, select
 from model.gpt import GPT, GPTConfig
@@ -184,6 +184,29 @@ def cosine_lr(step, max_steps, warmup, lr, min_ratio=0.1):
     return lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+class TimeBudget:
+    """--max_minutes: from the pace after the first `warm_steps` steps (past start-up: compilation,
+    data-loader workers), re-estimate at every step how many steps fit in the budget, so that a schedule
+    computed from `total(step)` ends when the time does. Without a budget, total() is max_steps."""
+
+    def __init__(self, minutes, max_steps, first_step, warm_steps=20):
+        self.seconds, self.max_steps = (minutes or 0) * 60, max_steps
+        self.first_step, self.warm = first_step, warm_steps
+        self.start, self.pace_start = time.time(), None
+
+    def total(self, step):
+        if not self.seconds or step < self.first_step + self.warm:
+            return self.max_steps
+        if self.pace_start is None:
+            self.pace_start, self.pace_step = time.time(), step
+            return self.max_steps
+        if step == self.pace_step:
+            return self.max_steps
+        pace = (time.time() - self.pace_start) / (step - self.pace_step)
+        left = self.seconds - (time.time() - self.start)
+        return min(self.max_steps, step + max(1, int(left / pace)))
+
+
 @dataclass
 class Distributed:
     """Where this process stands in a DDP job (a single process is rank 0 of 1)."""
@@ -231,8 +254,8 @@ def all_reduce_sum(tensor, world_size):
 
 def check_same_codec(expected, found, what):
     """Codes of different codecs mean different sounds: never train a model on another codec's codes."""
-    expected, found = str(expected.get("codec_sha256")), str(found.get("codec_sha256"))
-    if expected != found:
+    if not same_tokens(expected, found):
+        expected, found = str(expected.get("codec_sha256")), str(found.get("codec_sha256"))
         raise SystemExit(f"error: {what} was trained on codes of another codec "
                          f"(codec sha256 {expected[:12]}..., the data's {found[:12]}...)")
 
@@ -382,10 +405,11 @@ def load_sample_codec(info, device):
     if not path.is_file():
         print(f"warning: no codec at {path} (the one the codes were made with): no sample wavs")
         return None
-    if file_sha256(path) != info.get("codec_sha256"):
+    codec = Codec.load(path, device)
+    if not codec_fits(codec, path, info):
         print(f"warning: {path} is not the codec the codes were made with any more: no sample wavs")
         return None
-    return Codec.load(path, device)
+    return codec
 
 
 def write_sample(model, codec, val_set, folder, step, seed):
@@ -467,19 +491,13 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
               + (f"; resumed at step {step}" if step else ""))
         log = CSVLog(args.out_dir / "log.csv", ["step", "lr", "loss", "val_loss", "grad_norm", "tokens_per_s",
                                                 "mfu", "seconds"], start_step=step)
-    max_steps, first_step = args.max_steps, step
+    max_steps, budget = args.max_steps, TimeBudget(args.max_minutes, args.max_steps, step)
     progress = tqdm(total=max_steps, initial=step, desc=desc, dynamic_ncols=True, disable=not main)
     start_time = time.time()
     while step < max_steps:
-        if args.max_minutes and step == first_step + 20:
-            pace_start = time.time()  # the pace is taken from here on, past start-up (compilation, workers)
-        elif args.max_minutes and step > first_step + 20:
-            # A time budget: re-estimate from the pace so far how many steps fit, so that the cosine schedule
-            # ends when the time does. Every process takes the main one's figure.
-            pace = (time.time() - pace_start) / (step - first_step - 20)
-            left = args.max_minutes * 60 - (time.time() - start_time)
-            estimate = torch.tensor(min(args.max_steps, step + max(1, int(left / pace))), device=device)
-            if world_size > 1:
+        if args.max_minutes:  # a time budget: the cosine schedule ends when the time does
+            estimate = torch.tensor(budget.total(step), device=device)
+            if world_size > 1:  # every process takes the main one's figure
                 dist.broadcast(estimate, 0)
             max_steps = progress.total = int(estimate)
         lr = cosine_lr(step, max_steps, args.warmup, args.lr)

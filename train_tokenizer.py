@@ -6,11 +6,16 @@ Train the speech codec (tokenizer/codec.py) on any corpus the readers know; defa
     python train_tokenizer.py --resume                          # continue out/codec/last.pt
     python train_tokenizer.py --init_from checkpoints/codec.pt  # go on from a saved codec's weights
     python train_tokenizer.py --data /path/LJSpeech-1.1 --out_dir out/codec_lj
+    python train_tokenizer.py --init_from checkpoints/codec.pt --decoder_only --gan_start 0  # same tokens
 
 Two phases. Up to --gan_start the codec learns from the multi-resolution mel L1 loss (plus the
 commitment loss) alone: the adversarial losses only help once the output is roughly right, and a
 discriminator facing noise wins too easily to teach anything. After it, a multi-period and a
 multi-resolution discriminator join with hinge and feature-matching losses.
+
+--decoder_only trains the decoder alone, on the codes of a frozen encoder and codebook (from --init_from):
+the tokens of every utterance stay what they were, so a corpus encoded with the codec, and a GPT trained
+on it, remain valid and simply sound better through the new decoder.
 
 Writes into --out_dir: last.pt (full training state, for --resume), codec.pt (half-precision weights for
 Codec.load), log.csv, and samples/ with validation reconstructions every --val_every steps.
@@ -22,20 +27,25 @@ import time
 from pathlib import Path
 
 import torch
+from einops import rearrange
 from tqdm import tqdm
 
 from dataset.audio import AudioError, load_audio, save_audio
 from dataset.readers import CorpusError, read_corpus
-from tokenizer.codec import Codec, CodecConfig, peak_normalize
+from tokenizer.codec import Codec, CodecConfig, code_stats, peak_normalize
 from tokenizer.discriminators import (MultiPeriodDiscriminator, MultiResolutionDiscriminator, MultiScaleMelLoss,
                                       discriminator_loss, feature_matching_loss, generator_adversarial_loss)
-from train_common import (CSVLog, atomic_save, autocast, load_checkpoint, pick_device, rng_state,
+from train_common import (CSVLog, TimeBudget, atomic_save, autocast, load_checkpoint, pick_device, rng_state,
                           seed_everything, set_rng_state)
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--data", default="demo", help="'demo' or a corpus folder (LJSpeech, LibriTTS, wav+txt)")
 parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
 parser.add_argument("--max_steps", type=int, default=30_000, help="generator updates in total")
+parser.add_argument("--max_minutes", type=float, default=None,
+                    help="a time budget: stop after this many minutes, with the learning-rate schedule ending then")
+parser.add_argument("--decoder_only", action="store_true",
+                    help="train only the decoder; the encoder and codebook (from --init_from) stay as they are")
 parser.add_argument("--out_dir", type=Path, default=Path("out/codec"), help="checkpoints, log and samples")
 parser.add_argument("--resume", action="store_true", help="continue from out_dir/last.pt")
 parser.add_argument("--init_from", type=Path, default=None,
@@ -61,6 +71,8 @@ parser.add_argument("--decoder_layers", type=int, default=CodecConfig.decoder_la
 args = parser.parse_args()
 
 device = pick_device(args.device)
+if args.decoder_only and not (args.init_from or args.resume):
+    sys.exit("error: --decoder_only keeps a trained encoder and codebook: give --init_from (or --resume)")
 seed_everything(args.seed)
 try:
     corpus = read_corpus(args.data)
@@ -108,7 +120,8 @@ class RandomClips(torch.utils.data.Dataset):
         return wav[start: start + self.n_samples]
 
 
-SHAPE_ARGS = ("codebook_size", "encoder_channels", "decoder_dim", "decoder_layers", "mpd_channels")
+SHAPE_ARGS = ("codebook_size", "encoder_channels", "decoder_dim", "decoder_layers", "mpd_channels",
+              "decoder_only")
 checkpoint = load_checkpoint(args.out_dir / "last.pt") if args.resume else None
 if checkpoint is not None:
     # A run's shape is fixed when it starts: take it from last.pt, not from today's flags or defaults.
@@ -141,7 +154,8 @@ discriminators = torch.nn.ModuleList([
 mel_loss = MultiScaleMelLoss(config.sample_rate).to(device)
 # betas (0.8, 0.99) as in HiFi-GAN/Vocos: a shorter momentum memory suits the moving GAN objective.
 fused = {"fused": True} if device.type == "cuda" else {}
-opt_g = torch.optim.AdamW(codec.parameters(), lr=args.lr, betas=(0.8, 0.99), **fused)
+trained = codec.decoder if args.decoder_only else codec
+opt_g = torch.optim.AdamW(trained.parameters(), lr=args.lr, betas=(0.8, 0.99), **fused)
 opt_d = torch.optim.AdamW(discriminators.parameters(), lr=args.lr, betas=(0.8, 0.99), **fused)
 
 
@@ -150,11 +164,12 @@ def learning_rate(step):
     learning rate is small the decoder learns only the average spectrum, its gradient moves all latents
     together, and they slide off the codebook onto one code; the full rate from step one lets the
     decoder start using the differences between latents before that happens."""
-    progress = min(1.0, step / max(1, args.max_steps))
+    progress = min(1.0, step / max(1, max_steps))
     return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 step = 0
+max_steps = args.max_steps  # fewer under a --max_minutes budget
 if args.init_from and not args.resume:
     try:
         saved = Codec.load(args.init_from)
@@ -173,7 +188,8 @@ if checkpoint is not None:
     set_rng_state(checkpoint["rng"])
     print(f"resumed from {args.out_dir / 'last.pt'} at step {step}")
 n_params = sum(p.numel() for p in codec.parameters())
-print(f"codec: {n_params / 1e6:.2f} M parameters, {codec.tokens_per_second:.0f} tokens/s, "
+print(f"codec: {n_params / 1e6:.2f} M parameters ({sum(p.numel() for p in trained.parameters()) / 1e6:.2f} M "
+      f"trained), {codec.tokens_per_second:.0f} tokens/s, "
       f"{config.codebook_size} codes; discriminators: "
       f"{sum(p.numel() for p in discriminators.parameters()) / 1e6:.2f} M")
 
@@ -183,6 +199,16 @@ def save_checkpoint():
                  "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
                  "rng": rng_state(), "args": vars(args)}, args.out_dir / "last.pt")
     codec.save(args.out_dir / "codec.pt")
+
+
+def train_mode():
+    """Training mode, except that a frozen encoder and quantizer run as in inference: the quantizer then
+    centres with its stored running mean and leaves its codebook alone, so the codes are exactly the ones
+    Codec.encode gives."""
+    codec.train()
+    if args.decoder_only:
+        codec.encoder.eval()
+        codec.quantizer.eval()
 
 
 @torch.no_grad()
@@ -200,7 +226,7 @@ def validate():
         save_audio(args.out_dir / "samples" / f"step{step:06d}_{u.id}.wav", recon.cpu())
         if step == 0 or not (args.out_dir / "samples" / f"original_{u.id}.wav").is_file():
             save_audio(args.out_dir / "samples" / f"original_{u.id}.wav", wav.cpu())
-    codec.train()
+    train_mode()
     return sum(distances) / len(distances), len(codes_seen)
 
 
@@ -209,17 +235,26 @@ def validate():
 
 log = CSVLog(args.out_dir / "log.csv", ["step", "lr", "mel", "commit", "adv", "fm", "disc", "codes_used",
                                         "perplexity", "val_mel", "val_codes", "seconds"], start_step=step)
-codec.train()
+train_mode()
 discriminators.train()
 batches = iter(loader)
-progress = tqdm(total=args.max_steps, initial=step, desc="codec", dynamic_ncols=True)
-start_time, steps_timed = time.time(), 0
-while step < args.max_steps:
+progress = tqdm(total=max_steps, initial=step, desc="codec", dynamic_ncols=True)
+start_time, steps_timed, budget = time.time(), 0, TimeBudget(args.max_minutes, args.max_steps, step)
+while step < max_steps:
+    max_steps = progress.total = budget.total(step)
     wav = next(batches).to(device, non_blocking=True)  # (B, T)
     for group in opt_g.param_groups + opt_d.param_groups:
         group["lr"] = learning_rate(step)
-    with autocast(device):
-        recon, codes, commit, stats = codec(wav)  # (B, T), (B, N)
+    if args.decoder_only:
+        with torch.no_grad():  # the frozen half, in fp32 as in Codec.encode, so the codes are the same
+            codes = codec.quantizer.encode(rearrange(codec.encoder(wav), "b d n -> (b n) d"))  # (B * N,)
+            quantized = rearrange(codec.quantizer.lookup(codes), "(b n) d -> b d n", b=len(wav))
+        with autocast(device):
+            recon = codec.decoder(quantized)  # (B, T)
+        commit, stats = torch.zeros((), device=device), code_stats(codes, config.codebook_size)
+    else:
+        with autocast(device):
+            recon, codes, commit, stats = codec(wav)  # (B, T), (B, N)
     mel = mel_loss(recon, wav)
     loss_g = args.mel_weight * mel + args.commit_weight * commit
     adv = fm = disc = torch.zeros((), device=device)
@@ -246,7 +281,7 @@ while step < args.max_steps:
 
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
-    torch.nn.utils.clip_grad_norm_(codec.parameters(), 1000.0)  # only catches blow-ups
+    torch.nn.utils.clip_grad_norm_(trained.parameters(), 1000.0)  # only catches blow-ups
     opt_g.step()
     step += 1
     steps_timed += 1
@@ -254,7 +289,7 @@ while step < args.max_steps:
     row = dict(step=step, lr=f"{learning_rate(step):.2e}", mel=f"{mel.item():.4f}", commit=f"{commit.item():.4f}",
                adv=f"{adv.item():.4f}", fm=f"{fm.item():.4f}", disc=f"{disc.item():.4f}",
                codes_used=stats["codes_used"], perplexity=f"{stats['perplexity']:.1f}")
-    if step % args.val_every == 0 or step == args.max_steps:
+    if step % args.val_every == 0 or step == max_steps:
         val_mel, val_codes = validate()
         row.update(val_mel=f"{val_mel:.4f}", val_codes=val_codes)
         tqdm.write(f"step {step}: val mel distance {val_mel:.4f}, {val_codes} distinct codes on val")
@@ -263,7 +298,7 @@ while step < args.max_steps:
     progress.update(1)
     progress.set_postfix(mel=row["mel"], adv=row["adv"], fm=row["fm"], d=row["disc"], codes=row["codes_used"],
                          ppl=row["perplexity"], it_s=f"{steps_timed / (time.time() - start_time):.2f}")
-    if step % args.save_every == 0 or step == args.max_steps:
+    if step % args.save_every == 0 or step == max_steps:
         save_checkpoint()
 progress.close()
 print(f"done: {args.out_dir / 'codec.pt'} (load it with Codec.load)")

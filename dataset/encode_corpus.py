@@ -43,6 +43,22 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
+def same_tokens(a, b):
+    """Whether two codes descriptions (an info.json, a GPT's codes_info) come from codecs that make the
+    same codes: by the codecs' tokens fingerprints when both have one (a codec whose decoder alone was
+    fine-tuned keeps it), else by the codec files' sha256."""
+    if a.get("tokens_sha256") and b.get("tokens_sha256"):
+        return a["tokens_sha256"] == b["tokens_sha256"]
+    return a.get("codec_sha256") == b.get("codec_sha256")
+
+
+def codec_fits(codec, codec_path, info):
+    """Whether a loaded codec makes (and so decodes) the codes `info` describes."""
+    if info.get("tokens_sha256"):
+        return codec.tokens_sha256() == info["tokens_sha256"]
+    return file_sha256(codec_path) == info.get("codec_sha256")
+
+
 def write_atomic(path, write):
     """Call write(temp_path), then rename the temp file over `path`."""
     tmp = path.with_name(path.name + ".tmp" + path.suffix)
@@ -98,7 +114,8 @@ def main():
             if seen[u.speaker, u.split] <= args.limit:
                 kept.append(u)
         corpus.utterances = kept
-    info = {"codec": codec_name, "codec_sha256": file_sha256(args.codec), "sample_rate": codec.sample_rate,
+    info = {"codec": codec_name, "codec_sha256": file_sha256(args.codec), "tokens_sha256": codec.tokens_sha256(),
+            "sample_rate": codec.sample_rate,
             "tokens_per_second": codec.tokens_per_second, "codebook_size": codec.codebook_size,
             "limit": args.limit}
     if codec.codebook_size > 65536:
@@ -108,8 +125,7 @@ def main():
     info_path = out_dir / "info.json"
     stored = json.loads(info_path.read_text()) if info_path.is_file() else None
     encoded = {}  # id -> codes already in out_dir, made by this codec
-    if stored is not None and [stored.get(k) for k in ("codec_sha256", "limit")] != [info["codec_sha256"],
-                                                                                     args.limit]:
+    if stored is not None and not (same_tokens(stored, info) and stored.get("limit") == args.limit):
         # Another codec (or another selection) made what is here: its codes mean different things, or
         # its parts hold other utterances, so start afresh.
         for stale in list(parts_dir.glob("*.npz")) + [out_dir / "codes.npy", out_dir / "manifest.csv"]:
@@ -118,6 +134,8 @@ def main():
         codes_done, rows, _ = load_codes(out_dir)
         if [row["id"] for row in rows] == [u.id for u in corpus.utterances]:
             print(f"{out_dir}: already encoded with this codec ({len(rows)} utterances)")
+            if stored != info:  # the same tokens from another codec file (a new decoder): name that file
+                write_atomic(info_path, lambda p: p.write_text(json.dumps(info, indent=1) + "\n"))
             return
         # The corpus grew (or shrank): the same codec made these codes, so keep them instead of encoding
         # those utterances again. Growing the demo corpus by a batch then costs only the new batch.

@@ -227,3 +227,32 @@ def test_train_tokenizer_runs_resumes_and_exports(tmp_path):
     subprocess.run(init + ["--max_steps", "1", "--init_from", str(out / "codec.pt")], check=True,
                    capture_output=True, cwd=ROOT)
     assert torch.load(tmp_path / "out2" / "last.pt", weights_only=False)["step"] == 1
+
+
+def test_decoder_only_training_keeps_the_tokens(tmp_path):
+    """--decoder_only fine-tunes the decoder and nothing else: same encoder and codebook (so the same
+    codes and the same tokens fingerprint), another decoder; without a codec to start from, one line."""
+    corpus = tmp_path / "corpus" / "spk"
+    corpus.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        sf.write(corpus / f"u{i}.wav", 0.2 * rng.standard_normal(9600), 16000)
+        (corpus / f"u{i}.txt").write_text(f"Utterance number {i}.")
+    torch.manual_seed(0)
+    start = Codec(CodecConfig(codebook_size=32, encoder_channels=8, decoder_dim=32, decoder_intermediate=96,
+                              decoder_layers=1))
+    start.quantizer.initialized.fill_(True)
+    start.save(tmp_path / "start.pt")
+    command = [sys.executable, str(ROOT / "train_tokenizer.py"), "--data", str(tmp_path / "corpus"),
+               "--device", "cpu", "--out_dir", str(tmp_path / "out"), "--batch_size", "2",
+               "--segment_seconds", "0.4", "--gan_start", "1", "--max_steps", "2", "--codebook_size", "32",
+               "--encoder_channels", "8", "--decoder_dim", "32", "--decoder_layers", "1",
+               "--mpd_channels", "4,4,4,4", "--decoder_only"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode != 0 and result.stderr.strip().startswith("error:") and "--init_from" in result.stderr
+    subprocess.run(command + ["--init_from", str(tmp_path / "start.pt")], check=True, capture_output=True, cwd=ROOT)
+    before, after = Codec.load(tmp_path / "start.pt"), Codec.load(tmp_path / "out" / "codec.pt")
+    assert after.tokens_sha256() == before.tokens_sha256()
+    wav = torch.from_numpy(rng.standard_normal(8000).astype(np.float32)) * 0.2
+    assert torch.equal(after.encode(wav), before.encode(wav))
+    assert not torch.equal(after.decoder.head.weight, before.decoder.head.weight)

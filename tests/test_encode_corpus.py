@@ -67,3 +67,23 @@ def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
     assert [r["id"] for r in rows] == ["u0", "u1", "u2", "u3"]
     assert np.array_equal(grown[:25], resumed[:25]) and np.array_equal(grown[25:47], np.full(22, 9))
     assert np.array_equal(grown[47:], codec.encode(load_audio(corpus / "u3.wav")).numpy())
+
+    # A new decoder (train_tokenizer.py --decoder_only) makes the same codes: nothing is encoded again,
+    # and info.json names the new file. A changed encoder means other codes: everything is encoded anew.
+    new_decoder = Codec.load(codec_path)
+    new_decoder.decoder.head.bias.data += 1
+    new_decoder.save(codec_path)
+    assert new_decoder.tokens_sha256() == info["tokens_sha256"]
+    np.save(out / "codes.npy", np.concatenate([grown[:47], np.full(len(grown) - 47, 5, dtype=np.uint16)]))
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    assert "already encoded" in result.stdout
+    kept, _, new_info = load_codes(out)
+    assert np.array_equal(kept[47:], np.full(len(grown) - 47, 5))  # planted codes untouched
+    assert new_info["tokens_sha256"] == info["tokens_sha256"] and new_info["codec_sha256"] != info["codec_sha256"]
+    new_encoder = Codec.load(codec_path)
+    new_encoder.encoder.input.bias.data += 1
+    new_encoder.save(codec_path)
+    subprocess.run(command, check=True, capture_output=True)
+    recoded, _, recoded_info = load_codes(out)
+    assert recoded_info["tokens_sha256"] != info["tokens_sha256"]
+    assert np.array_equal(recoded[47:], new_encoder.encode(load_audio(corpus / "u3.wav")).numpy())

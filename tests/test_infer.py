@@ -325,6 +325,23 @@ def test_wrong_codec_or_missing_model_is_one_line(checkpoint, tmp_path):
         TTS.load(tmp_path / "missing.pt")
 
 
+def test_a_new_decoder_serves_a_model_trained_on_the_same_tokens(checkpoint, tmp_path):
+    """A model that knows its codec's tokens fingerprint takes any codec with the same encoder and
+    codebook (a decoder fine-tuned with train_tokenizer.py --decoder_only), and still refuses others."""
+    saved = torch.load(checkpoint, weights_only=True)
+    codec = tiny_codec()
+    saved["codes_info"]["tokens_sha256"] = codec.tokens_sha256()
+    torch.save(saved, tmp_path / "gpt.pt")
+    codec.decoder.head.bias.data += 1
+    codec.save(tmp_path / "new_decoder.pt")
+    tts = TTS.load(tmp_path / "gpt.pt", codec=tmp_path / "new_decoder.pt")
+    assert torch.equal(tts.codec.decoder.head.bias, codec.decoder.head.bias.half().float())
+    codec.encoder.input.bias.data += 1
+    codec.save(tmp_path / "new_encoder.pt")
+    with pytest.raises(TTSError, match="not the codec"):
+        TTS.load(tmp_path / "gpt.pt", codec=tmp_path / "new_encoder.pt")
+
+
 # -----------------------------------------------------------------------------------------------------
 # eval.py tts
 

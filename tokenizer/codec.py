@@ -20,6 +20,7 @@ Letters in the shape comments: B batch, T samples, N tokens (frames), C channels
 K codebook size, M = B * N latent vectors.
 """
 import ctypes
+import hashlib
 import math
 import sys
 from dataclasses import asdict, dataclass
@@ -123,6 +124,15 @@ class Encoder(nn.Module):
 # Quantizer: one codebook, EMA updates, restarts for dead codes
 
 
+def code_stats(codes, codebook_size):
+    """How many distinct codes a batch used, and the perplexity of their histogram (K if all were used
+    equally often, 1 if one code took everything)."""
+    counts = torch.bincount(codes.flatten(), minlength=codebook_size).float()
+    probs = counts / counts.sum()
+    return {"codes_used": int((counts > 0).sum()),
+            "perplexity": float(torch.exp(-(probs * torch.log(probs.clamp(min=1e-10))).sum()))}
+
+
 class VectorQuantizer(nn.Module):
     """
     Replace each latent vector by its nearest codebook vector; the index is the token.
@@ -191,12 +201,8 @@ class VectorQuantizer(nn.Module):
         if self.training:
             self._ema_update(r.detach(), codes)
         quantized = z + (quantized + center - z).detach()  # straight-through estimator
-        counts = torch.bincount(codes, minlength=self.codebook_size).float()
-        probs = counts / counts.sum()
-        stats = {"codes_used": int((counts > 0).sum()),
-                 "perplexity": float(torch.exp(-(probs * torch.log(probs.clamp(min=1e-10))).sum()))}
         quantized = rearrange(quantized, "(b n) d -> b d n", b=B)
-        return quantized, codes.view(B, N), commitment, stats
+        return quantized, codes.view(B, N), commitment, code_stats(codes, self.codebook_size)
 
     def _remember(self, r):  # a ring buffer of the latest centred latents
         n = min(len(r), len(self.recent))
@@ -408,6 +414,20 @@ class Codec(nn.Module):
         wav = _in_chunks(decode_piece, codes, codes.shape[-1], 1, self.hop_length,
                          chunk=int(chunk_seconds * self.tokens_per_second), context=32)
         return wav[0] if squeeze else wav
+
+    def tokens_sha256(self):
+        """A fingerprint of what decides the tokens: the encoder's and the quantizer's weights, as `save`
+        stores them. Two codecs with the same fingerprint turn any audio into the same codes, whatever
+        their decoders (train_tokenizer.py --decoder_only changes only the decoder), so codes and GPTs
+        made with one are valid with the other."""
+        digest = hashlib.sha256()
+        for key, value in sorted(self.state_dict().items()):
+            if key.startswith(("encoder.", "quantizer.")) and not key.startswith(TRAINING_ONLY):
+                if value.is_floating_point() and key not in KEEP_FP32:
+                    value = value.half()
+                digest.update(key.encode())
+                digest.update(value.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+        return digest.hexdigest()
 
     @property
     def codebook_device(self):
