@@ -194,13 +194,19 @@ def test_tiny_codec_learns_to_reconstruct():
     assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:3])
 
 
-def test_train_tokenizer_runs_resumes_and_exports(tmp_path):
-    corpus = tmp_path / "corpus" / "spk"
+def noise_corpus(folder, n_utterances, n_samples, seed):
+    """A wav+txt corpus of one speaker whose utterances are white noise: enough to run training on."""
+    corpus = folder / "corpus" / "spk"
     corpus.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        sf.write(corpus / f"u{i}.wav", 0.2 * rng.standard_normal(12000), 16000)
+    rng = np.random.default_rng(seed)
+    for i in range(n_utterances):
+        sf.write(corpus / f"u{i}.wav", 0.2 * rng.standard_normal(n_samples), 16000)
         (corpus / f"u{i}.txt").write_text(f"Utterance number {i}.")
+    return rng
+
+
+def test_train_tokenizer_runs_resumes_and_exports(tmp_path):
+    noise_corpus(tmp_path, 4, 12000, seed=0)
     out = tmp_path / "out"
     command = [sys.executable, str(ROOT / "train_tokenizer.py"), "--data", str(tmp_path / "corpus"),
                "--device", "cpu", "--out_dir", str(out), "--batch_size", "2", "--segment_seconds", "0.4",
@@ -232,12 +238,7 @@ def test_train_tokenizer_runs_resumes_and_exports(tmp_path):
 def test_decoder_only_training_keeps_the_tokens(tmp_path):
     """--decoder_only fine-tunes the decoder and nothing else: same encoder and codebook (so the same
     codes and the same tokens fingerprint), another decoder; without a codec to start from, one line."""
-    corpus = tmp_path / "corpus" / "spk"
-    corpus.mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    for i in range(3):
-        sf.write(corpus / f"u{i}.wav", 0.2 * rng.standard_normal(9600), 16000)
-        (corpus / f"u{i}.txt").write_text(f"Utterance number {i}.")
+    rng = noise_corpus(tmp_path, 3, 9600, seed=1)
     torch.manual_seed(0)
     start = Codec(CodecConfig(codebook_size=32, encoder_channels=8, decoder_dim=32, decoder_intermediate=96,
                               decoder_layers=1))
