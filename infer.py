@@ -188,8 +188,8 @@ class TTS:
         except (ValueError, RuntimeError) as e:
             raise TTSError(str(e)) from None
         if not codec_fits(codec, codec_path, info):
-            raise TTSError(f"{codec_path} is not the codec {checkpoint} was trained with (its encoder and "
-                           f"codebook differ): its codes would decode to noise")
+            raise TTSError(f"{codec_path} is not the codec {checkpoint} was trained with: "
+                           f"its codes would decode to noise")
         return cls(model.to(device), codec, saved["speaker_map"],
                    saved.get("speech_per_byte", DEFAULT_SPEECH_PER_BYTE), saved.get("text_dropout", 0.0))
 

@@ -197,9 +197,8 @@ class TimeBudget:
     def total(self, step):
         if not self.seconds or step < self.first_step + self.warm:
             return self.max_steps
-        if self.pace_start is None:
+        if self.pace_start is None:  # the pace is taken from here on
             self.pace_start, self.pace_step = time.time(), step
-            return self.max_steps
         if step == self.pace_step:
             return self.max_steps
         pace = (time.time() - self.pace_start) / (step - self.pace_step)
