@@ -15,7 +15,12 @@ multi-resolution discriminator join with hinge and feature-matching losses.
 
 --decoder_only trains the decoder alone, on the codes of a frozen encoder and codebook (from --init_from):
 the tokens of every utterance stay what they were, so a corpus encoded with the codec, and a GPT trained
-on it, remain valid and simply sound better through the new decoder.
+on it, remain valid and simply sound better through the new decoder. With --codes it reads those tokens
+from the encoded corpus instead of computing them: on a CPU the frozen encoder's forward pass is nearly
+half of a decoder-only step, and the stored tokens are the ones the GPT learns (each encoded with its
+whole utterance around it, not just the clip).
+
+    python train_tokenizer.py --init_from checkpoints/codec.pt --decoder_only --codes dataset/demo/codes
 
 Writes into --out_dir: last.pt (full training state, for --resume), codec.pt (half-precision weights for
 Codec.load), log.csv, and samples/ with validation reconstructions every --val_every steps.
@@ -30,7 +35,9 @@ import torch
 from einops import rearrange
 from tqdm import tqdm
 
-from dataset.audio import AudioError, load_audio, save_audio
+from dataset.audio import load_audio, save_audio
+from dataset.clips import RandomClips, token_spans
+from dataset.encode_corpus import codec_fits, load_codes
 from dataset.readers import CorpusError, read_corpus
 from tokenizer.codec import Codec, CodecConfig, code_stats, peak_normalize
 from tokenizer.discriminators import (MultiPeriodDiscriminator, MultiResolutionDiscriminator, MultiScaleMelLoss,
@@ -46,6 +53,8 @@ parser.add_argument("--max_minutes", type=float, default=None,
                     help="a time budget: stop after this many minutes, with the learning-rate schedule ending then")
 parser.add_argument("--decoder_only", action="store_true",
                     help="train only the decoder; the encoder and codebook (from --init_from) stay as they are")
+parser.add_argument("--codes", type=Path, default=None,
+                    help="with --decoder_only: read the tokens from this encoded corpus (dataset/encode_corpus.py)")
 parser.add_argument("--out_dir", type=Path, default=Path("out/codec"), help="checkpoints, log and samples")
 parser.add_argument("--resume", action="store_true", help="continue from out_dir/last.pt")
 parser.add_argument("--init_from", type=Path, default=None,
@@ -73,6 +82,8 @@ args = parser.parse_args()
 device = pick_device(args.device)
 if args.decoder_only and not (args.init_from or args.resume):
     sys.exit("error: --decoder_only keeps a trained encoder and codebook: give --init_from (or --resume)")
+if args.codes and not args.decoder_only:
+    sys.exit("error: --codes gives the tokens of a frozen encoder: it needs --decoder_only")
 seed_everything(args.seed)
 try:
     corpus = read_corpus(args.data)
@@ -86,38 +97,6 @@ for speaker in sorted({u.speaker for u in val_pool})[:8]:
     val_set += [u for u in val_pool if u.speaker == speaker][:2]
 print(corpus.summary())
 print(f"training on {len(train_set)} utterances, {sum(u.duration for u in train_set) / 3600:.2f} h; device {device}")
-
-
-# -----------------------------------------------------------------------------------------------------
-# Data: random fixed-length clips of peak-normalised utterances
-
-
-class RandomClips(torch.utils.data.Dataset):
-    """Item i: a random `n_samples` window of utterance i (zero-padded if shorter), peak-normalised as
-    the codec expects. Unreadable files are replaced by another random utterance (and reported once)."""
-
-    def __init__(self, utterances, n_samples):
-        self.utterances, self.n_samples, self.reported = utterances, n_samples, set()
-
-    def __len__(self):
-        return len(self.utterances)
-
-    def __getitem__(self, index):
-        for _ in range(10):
-            try:
-                wav = peak_normalize(load_audio(self.utterances[index].audio_path))
-                break
-            except AudioError as e:
-                if index not in self.reported:
-                    self.reported.add(index)
-                    tqdm.write(f"skipping {e}")
-                index = int(torch.randint(len(self.utterances), ()))
-        else:
-            raise RuntimeError("ten unreadable files in a row: check the corpus")
-        if len(wav) <= self.n_samples:
-            return torch.nn.functional.pad(wav, (0, self.n_samples - len(wav)))
-        start = int(torch.randint(len(wav) - self.n_samples + 1, ()))
-        return wav[start: start + self.n_samples]
 
 
 SHAPE_ARGS = ("codebook_size", "encoder_channels", "decoder_dim", "decoder_layers", "mpd_channels",
@@ -136,8 +115,22 @@ config = CodecConfig(codebook_size=args.codebook_size, encoder_channels=args.enc
                      decoder_intermediate=3 * args.decoder_dim, decoder_layers=args.decoder_layers)
 clip_samples = round(args.segment_seconds * config.sample_rate / config.hop_length) * config.hop_length
 workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
+spans = codes_info = stored_codes = None
+if args.codes:
+    try:
+        stored_codes, rows, codes_info = load_codes(args.codes)
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"error: {e}")
+    fits, spans = token_spans(train_set, rows, clip_samples // config.hop_length,
+                              config.sample_rate / config.hop_length)
+    if not fits:
+        sys.exit(f"error: no training utterance of {args.data} has tokens in {args.codes} that fit its audio")
+    print(f"tokens from {args.codes}: {len(fits)} of {len(train_set)} training utterances "
+          f"(the rest have none, or are shorter than a clip)")
+    train_set = fits
 loader = torch.utils.data.DataLoader(
-    RandomClips(train_set, clip_samples), batch_size=args.batch_size, num_workers=workers, drop_last=True,
+    RandomClips(train_set, clip_samples, spans, stored_codes, config.hop_length), batch_size=args.batch_size,
+    num_workers=workers, drop_last=True,
     sampler=torch.utils.data.RandomSampler(train_set, replacement=True, num_samples=10**9),
     pin_memory=device.type == "cuda", persistent_workers=workers > 0)
 
@@ -181,6 +174,10 @@ if args.init_from and not args.resume:
     print(f"initialised from {args.init_from}")
 if checkpoint is not None:
     codec.load_state_dict(checkpoint["codec"])
+if codes_info is not None and not (codes_info.get("tokens_sha256") == codec.tokens_sha256() or (
+        args.init_from and not codes_info.get("tokens_sha256") and codec_fits(codec, args.init_from, codes_info))):
+    sys.exit(f"error: {args.codes} holds the tokens of another codec (its info.json names "
+             f"{codes_info.get('codec')}): encode the corpus with this one, or leave out --codes")
     discriminators.load_state_dict(checkpoint["discriminators"])
     opt_g.load_state_dict(checkpoint["opt_g"])
     opt_d.load_state_dict(checkpoint["opt_d"])
@@ -242,13 +239,17 @@ progress = tqdm(total=max_steps, initial=step, desc="codec", dynamic_ncols=True)
 start_time, steps_timed, budget = time.time(), 0, TimeBudget(args.max_minutes, args.max_steps, step)
 while step < max_steps:
     max_steps = progress.total = budget.total(step)
-    wav = next(batches).to(device, non_blocking=True)  # (B, T)
+    batch = next(batches)
+    wav, codes = (batch[0], batch[1].to(device)) if args.codes else (batch, None)
+    wav = wav.to(device, non_blocking=True)  # (B, T)
     for group in opt_g.param_groups + opt_d.param_groups:
         group["lr"] = learning_rate(step)
     if args.decoder_only:
         with torch.no_grad():  # the frozen half, in fp32 as in Codec.encode, so the codes are the same
-            codes = codec.quantizer.encode(rearrange(codec.encoder(wav), "b d n -> (b n) d"))  # (B * N,)
-            quantized = rearrange(codec.quantizer.lookup(codes), "(b n) d -> b d n", b=len(wav))
+            if codes is None:
+                codes = codec.quantizer.encode(rearrange(codec.encoder(wav), "b d n -> (b n) d"))
+                codes = codes.view(len(wav), -1)  # (B, N)
+            quantized = rearrange(codec.quantizer.lookup(codes), "b n d -> b d n")
         with autocast(device):
             recon = codec.decoder(quantized)  # (B, T)
         commit, stats = torch.zeros((), device=device), code_stats(codes, config.codebook_size)

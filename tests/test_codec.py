@@ -1,4 +1,5 @@
 """The speech codec: frame alignment, the inverse STFT, the quantizer, the public API, and its training script."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -257,3 +258,65 @@ def test_decoder_only_training_keeps_the_tokens(tmp_path):
     wav = torch.from_numpy(rng.standard_normal(8000).astype(np.float32)) * 0.2
     assert torch.equal(after.encode(wav), before.encode(wav))
     assert not torch.equal(after.decoder.head.weight, before.decoder.head.weight)
+    # The same from the tokens of an encoded corpus (--codes): the encoder never runs, the tokens stay.
+    codes_dir = tmp_path / "codes"
+    subprocess.run([sys.executable, str(ROOT / "dataset" / "encode_corpus.py"), "--data", str(tmp_path / "corpus"),
+                    "--codec", str(tmp_path / "start.pt"), "--out_dir", str(codes_dir)],
+                   check=True, capture_output=True, cwd=ROOT)
+    with_codes = [c if c != str(tmp_path / "out") else str(tmp_path / "out_codes") for c in command]
+    with_codes += ["--init_from", str(tmp_path / "start.pt"), "--codes", str(codes_dir)]
+    result = subprocess.run(with_codes, check=True, capture_output=True, text=True, cwd=ROOT)
+    assert "3 of 3 training utterances" in result.stdout
+    after = Codec.load(tmp_path / "out_codes" / "codec.pt")
+    assert after.tokens_sha256() == before.tokens_sha256()
+    assert not torch.equal(after.decoder.head.weight, before.decoder.head.weight)
+    # Tokens of another codec, or --codes without --decoder_only: one line each.
+    info = json.loads((codes_dir / "info.json").read_text())
+    (codes_dir / "info.json").write_text(json.dumps(dict(info, tokens_sha256="0" * 64)))
+    for bad in (with_codes, [c for c in with_codes if c != "--decoder_only"]):
+        result = subprocess.run(bad, capture_output=True, text=True, cwd=ROOT)
+        assert result.returncode != 0 and result.stderr.strip().startswith("error:")
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_clip_tokens_are_the_tokens_of_the_clip_samples(codec, tmp_path):
+    """A decoder trained on stored tokens (train_tokenizer.py --codes) must be shown, for each token, the
+    samples that token was encoded from: a clip's tokens are the whole utterance's tokens at the clip's
+    place, including a clip that reaches into the zero padding of the last token."""
+    from dataset.audio import load_audio
+    from dataset.clips import RandomClips, token_spans
+    from dataset.readers import read_corpus
+    from tokenizer.codec import peak_normalize
+
+    folder = tmp_path / "corpus" / "spk"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    for i, n_samples in enumerate([4100, 5000, 3300, 2000, 4000]):
+        sf.write(folder / f"u{i}.wav", 0.2 * rng.standard_normal(n_samples), 16000)
+        (folder / f"u{i}.txt").write_text(f"Utterance {i}.")
+    utterances = sorted(read_corpus(tmp_path / "corpus").utterances, key=lambda u: u.id)
+    full = {u.id: codec.encode(load_audio(u.audio_path)) for u in utterances}
+    rows, offset = [], 0
+    for u in utterances[:4]:  # u4 has no tokens
+        length = len(full[u.id]) + (3 if u.id == "u1" else 0)  # u1's do not fit its audio
+        rows.append(dict(id=u.id, offset=offset, length=length))
+        offset += len(full[u.id])
+    codes = torch.cat([full[u.id] for u in utterances[:4]]).numpy().astype(np.uint16)
+    hop, n_tokens = codec.hop_length, 10
+    fits, spans = token_spans(utterances, rows, n_tokens, codec.tokens_per_second)
+    assert [u.id for u in fits] == ["u0", "u2"]  # u3 is shorter than a clip (7 tokens)
+
+    clips = RandomClips(fits, n_tokens * hop, spans, codes, hop)
+    torch.manual_seed(0)
+    starts = {u.id: set() for u in fits}
+    for index, u in enumerate(fits):
+        wav = peak_normalize(load_audio(u.audio_path))
+        padded = torch.nn.functional.pad(wav, (0, len(full[u.id]) * hop - len(wav)))
+        for _ in range(12):
+            samples, tokens = clips[index]
+            found = [s for s in range(len(full[u.id]) - n_tokens + 1)
+                     if torch.equal(samples, padded[s * hop: (s + n_tokens) * hop])]
+            assert len(found) == 1
+            assert torch.equal(tokens, full[u.id][found[0]: found[0] + n_tokens])
+            starts[u.id].add(found[0])
+    assert starts["u2"] == {0, 1}  # 3,300 samples: 11 tokens, the last one partly padding

@@ -1,0 +1,68 @@
+"""
+The codec's training data (train_tokenizer.py): random fixed-length clips of peak-normalised utterances,
+and, for a decoder trained alone, the tokens those clips were encoded to.
+
+    clips = RandomClips(utterances, n_samples=16000)                  # item: samples (16000,)
+    fits, spans = token_spans(utterances, rows, n_tokens=50, tokens_per_second=50)
+    clips = RandomClips(fits, 16000, spans, codes, hop=320)           # item: (samples (16000,), tokens (50,))
+
+The tokens come from an encoded corpus (dataset/encode_corpus.py): Codec.encode pads an utterance with
+zeros to a whole number of hops and gives token j for samples [j * hop, (j + 1) * hop), so a window of
+tokens [s, s + n) goes with samples [s * hop, (s + n) * hop) of the padded utterance.
+"""
+import torch
+from tqdm import tqdm
+
+from dataset.audio import AudioError, load_audio
+from tokenizer.codec import peak_normalize
+
+
+class RandomClips(torch.utils.data.Dataset):
+    """Item i: a random `n_samples` window of utterance i (zero-padded if shorter), peak-normalised as
+    the codec expects. Unreadable files are replaced by another random utterance (and reported once).
+    Given `spans` (utterance i's tokens are codes[offset : offset + length], see token_spans), the codes
+    and the hop, item i is (samples, tokens): a random window of n_samples / hop tokens and the samples
+    they encode."""
+
+    def __init__(self, utterances, n_samples, spans=None, codes=None, hop=None):
+        self.utterances, self.n_samples, self.reported = utterances, n_samples, set()
+        self.spans, self.codes, self.hop = spans, codes, hop
+
+    def __len__(self):
+        return len(self.utterances)
+
+    def __getitem__(self, index):
+        for _ in range(10):
+            try:
+                wav = peak_normalize(load_audio(self.utterances[index].audio_path))
+                break
+            except AudioError as e:
+                if index not in self.reported:
+                    self.reported.add(index)
+                    tqdm.write(f"skipping {e}")
+                index = int(torch.randint(len(self.utterances), ()))
+        else:
+            raise RuntimeError("ten unreadable files in a row: check the corpus")
+        if self.spans is not None:
+            offset, length = self.spans[index]
+            n_tokens = self.n_samples // self.hop
+            # Padded (or, if the file's length and the tokens disagree by under a hop, cut) to length hops.
+            wav = torch.nn.functional.pad(wav, (0, max(0, length * self.hop - len(wav))))[: length * self.hop]
+            start = int(torch.randint(length - n_tokens + 1, ()))
+            tokens = torch.from_numpy(self.codes[offset + start: offset + start + n_tokens].astype("int64"))
+            return wav[start * self.hop: (start + n_tokens) * self.hop], tokens  # (n_samples,), (n_tokens,)
+        if len(wav) <= self.n_samples:
+            return torch.nn.functional.pad(wav, (0, self.n_samples - len(wav)))
+        start = int(torch.randint(len(wav) - self.n_samples + 1, ()))
+        return wav[start: start + self.n_samples]
+
+
+def token_spans(utterances, rows, n_tokens, tokens_per_second):
+    """The utterances that an encoded corpus's manifest rows hold tokens for, at least `n_tokens` of
+    them (a clip's worth) and as many as the audio's duration calls for (one token per hop, give or take
+    one); and their (offset, length) spans in the codes array. Others are left out: a corpus encoded in
+    part, or audio changed since it was encoded."""
+    by_id = {row["id"]: (row["offset"], row["length"]) for row in rows}
+    fits = [u for u in utterances if u.id in by_id and by_id[u.id][1] >= n_tokens
+            and abs(u.duration * tokens_per_second - by_id[u.id][1]) <= 1]
+    return fits, [by_id[u.id] for u in fits]
