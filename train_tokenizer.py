@@ -174,16 +174,16 @@ if args.init_from and not args.resume:
     print(f"initialised from {args.init_from}")
 if checkpoint is not None:
     codec.load_state_dict(checkpoint["codec"])
-if codes_info is not None and not (codes_info.get("tokens_sha256") == codec.tokens_sha256() or (
-        args.init_from and not codes_info.get("tokens_sha256") and codec_fits(codec, args.init_from, codes_info))):
-    sys.exit(f"error: {args.codes} holds the tokens of another codec (its info.json names "
-             f"{codes_info.get('codec')}): encode the corpus with this one, or leave out --codes")
     discriminators.load_state_dict(checkpoint["discriminators"])
     opt_g.load_state_dict(checkpoint["opt_g"])
     opt_d.load_state_dict(checkpoint["opt_d"])
     step = checkpoint["step"]
     set_rng_state(checkpoint["rng"])
     print(f"resumed from {args.out_dir / 'last.pt'} at step {step}")
+if codes_info is not None and not (codes_info.get("tokens_sha256") == codec.tokens_sha256() or (
+        args.init_from and not codes_info.get("tokens_sha256") and codec_fits(codec, args.init_from, codes_info))):
+    sys.exit(f"error: {args.codes} holds the tokens of another codec (its info.json names "
+             f"{codes_info.get('codec')}): encode the corpus with this one, or leave out --codes")
 n_params = sum(p.numel() for p in codec.parameters())
 print(f"codec: {n_params / 1e6:.2f} M parameters ({sum(p.numel() for p in trained.parameters()) / 1e6:.2f} M "
       f"trained), {codec.tokens_per_second:.0f} tokens/s, "
