@@ -12,8 +12,10 @@ Writes into --out_dir:
 
 Resumable: utterances are encoded in parts of --part_size, each saved atomically under
 out_dir/parts/ (a rerun skips finished parts); the final files are assembled from the parts, then the
-parts are removed. Running it again on a finished folder made by the same codec does nothing; after the
-corpus has grown, it encodes only the utterances the folder does not hold yet.
+parts are removed. Running it again on a finished folder made by the same codec does nothing (also where
+only part of the audio is present, as in a fresh clone of the demo: the codes of the rest are kept); after
+the corpus has grown, it encodes only the utterances the folder does not hold yet, and it refuses to drop
+the codes of utterances whose audio is gone unless told to (--drop_missing).
 """
 import argparse
 import hashlib
@@ -93,6 +95,8 @@ def main():
     parser.add_argument("--part_size", type=int, default=256, help="utterances per resumable part")
     parser.add_argument("--limit", type=int, default=None,
                         help="only the first N utterances of every speaker and split (quick trials)")
+    parser.add_argument("--drop_missing", action="store_true",
+                        help="let the codes of utterances whose audio is gone drop out of out_dir")
     args = parser.parse_args()
 
     out_dir = args.out_dir or (DEMO_DIR / "codes" if args.data == "demo" else None)
@@ -132,11 +136,20 @@ def main():
             stale.unlink(missing_ok=True)
     elif (out_dir / "manifest.csv").is_file():
         codes_done, rows, _ = load_codes(out_dir)
-        if [row["id"] for row in rows] == [u.id for u in corpus.utterances]:
-            print(f"{out_dir}: already encoded with this codec ({len(rows)} utterances)")
+        here = {u.id for u in corpus.utterances}
+        absent = [row["id"] for row in rows if row["id"] not in here]
+        if len(here) == len(rows) - len(absent):  # every utterance here is encoded already
+            # Utterances whose audio is not here (a fresh clone has only the committed part of the demo
+            # audio) keep their codes: the folder is left as it is.
+            print(f"{out_dir}: already encoded with this codec ({len(rows)} utterances"
+                  + (f", {len(absent)} of them without audio here)" if absent else ")"))
             if stored != info:  # the same tokens from another codec file (a new decoder): name that file
                 write_atomic(info_path, lambda p: p.write_text(json.dumps(info, indent=1) + "\n"))
             return
+        if absent and not args.drop_missing:
+            sys.exit(f"error: {out_dir} holds the codes of {len(absent)} utterances whose audio is not here "
+                     f"(e.g. {absent[0]}), and encoding now would leave them out: make their audio first, "
+                     f"or pass --drop_missing")
         # The corpus grew (or shrank): the same codec made these codes, so keep them instead of encoding
         # those utterances again. Growing the demo corpus by a batch then costs only the new batch.
         encoded = {row["id"]: np.array(codes_done[row["offset"]: row["offset"] + row["length"]]) for row in rows}
