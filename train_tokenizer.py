@@ -180,8 +180,7 @@ if checkpoint is not None:
     step = checkpoint["step"]
     set_rng_state(checkpoint["rng"])
     print(f"resumed from {args.out_dir / 'last.pt'} at step {step}")
-if codes_info is not None and not (codes_info.get("tokens_sha256") == codec.tokens_sha256() or (
-        args.init_from and not codes_info.get("tokens_sha256") and codec_fits(codec, args.init_from, codes_info))):
+if codes_info is not None and not codec_fits(codec, args.init_from or args.out_dir / "codec.pt", codes_info):
     sys.exit(f"error: {args.codes} holds the tokens of another codec (its info.json names "
              f"{codes_info.get('codec')}): encode the corpus with this one, or leave out --codes")
 n_params = sum(p.numel() for p in codec.parameters())

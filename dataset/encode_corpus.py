@@ -136,9 +136,9 @@ def main():
             stale.unlink(missing_ok=True)
     elif (out_dir / "manifest.csv").is_file():
         codes_done, rows, _ = load_codes(out_dir)
-        here = {u.id for u in corpus.utterances}
+        here, stored_ids = {u.id for u in corpus.utterances}, {row["id"] for row in rows}
         absent = [row["id"] for row in rows if row["id"] not in here]
-        if len(here) == len(rows) - len(absent):  # every utterance here is encoded already
+        if here <= stored_ids:  # every utterance here is encoded already
             # Utterances whose audio is not here (a fresh clone has only the committed part of the demo
             # audio) keep their codes: the folder is left as it is.
             print(f"{out_dir}: already encoded with this codec ({len(rows)} utterances"
