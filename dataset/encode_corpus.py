@@ -12,10 +12,11 @@ Writes into --out_dir:
 
 Resumable: utterances are encoded in parts of --part_size, each saved atomically under
 out_dir/parts/ (a rerun skips finished parts); the final files are assembled from the parts, then the
-parts are removed. Running it again on a finished folder made by the same codec does nothing (also where
-only part of the audio is present, as in a fresh clone of the demo: the codes of the rest are kept); after
-the corpus has grown, it encodes only the utterances the folder does not hold yet, and it refuses to drop
-the codes of utterances whose audio is gone unless told to (--drop_missing).
+parts are removed. Running it again on a finished folder made by the same codec does nothing. After the
+corpus has grown it encodes only the utterances the folder does not hold yet, appended after the ones it
+holds. Codes whose audio is not here (a fresh clone of the demo has only the committed part of the audio;
+`make_demo.py --skip_encoded` makes audio for new sentences only) are kept unless --drop_missing says
+otherwise.
 """
 import argparse
 import hashlib
@@ -31,7 +32,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dataset.audio import AudioError, load_audio
-from dataset.readers import DEMO_DIR, CorpusError, read_corpus
+from dataset.readers import DEMO_DIR, CorpusError, Utterance, read_corpus
 from tokenizer.codec import DEFAULT_CHECKPOINT, Codec
 
 MANIFEST_HEADER = "id|speaker|split|offset|length|text"
@@ -124,6 +125,7 @@ def main():
             "limit": args.limit}
     if codec.codebook_size > 65536:
         sys.exit("error: uint16 codes need a codebook of at most 65,536 entries")
+    summary = corpus.summary()  # of the audio here, before stored codes without audio join the list below
     parts_dir = out_dir / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
     info_path = out_dir / "info.json"
@@ -137,8 +139,8 @@ def main():
     elif (out_dir / "manifest.csv").is_file():
         codes_done, rows, _ = load_codes(out_dir)
         here, stored_ids = {u.id for u in corpus.utterances}, {row["id"] for row in rows}
-        absent = [row["id"] for row in rows if row["id"] not in here]
-        if here <= stored_ids:  # every utterance here is encoded already
+        absent = [row for row in rows if row["id"] not in here]
+        if here <= stored_ids and not (absent and args.drop_missing):  # every utterance here is encoded
             # Utterances whose audio is not here (a fresh clone has only the committed part of the demo
             # audio) keep their codes: the folder is left as it is.
             print(f"{out_dir}: already encoded with this codec ({len(rows)} utterances"
@@ -146,15 +148,22 @@ def main():
             if stored != info:  # the same tokens from another codec file (a new decoder): name that file
                 write_atomic(info_path, lambda p: p.write_text(json.dumps(info, indent=1) + "\n"))
             return
-        if absent and not args.drop_missing:
-            sys.exit(f"error: {out_dir} holds the codes of {len(absent)} utterances whose audio is not here "
-                     f"(e.g. {absent[0]}), and encoding now would leave them out: make their audio first, "
-                     f"or pass --drop_missing")
-        # The corpus grew (or shrank): the same codec made these codes, so keep them instead of encoding
-        # those utterances again. Growing the demo corpus by a batch then costs only the new batch.
+        # The corpus grew: the same codec made these codes, so keep them instead of encoding those
+        # utterances again (growing the demo corpus by a batch costs only the new batch), and keep those
+        # whose audio is not here as well, unless told to drop them. Stored utterances keep their place;
+        # new ones follow in corpus order.
+        if absent and args.drop_missing:
+            print(f"dropping the codes of {len(absent)} utterances whose audio is not here")
+            rows = [row for row in rows if row["id"] in here]
+        elif absent:
+            print(f"keeping the codes of {len(absent)} utterances whose audio is not here")
+        current = {u.id: u for u in corpus.utterances}
         encoded = {row["id"]: np.array(codes_done[row["offset"]: row["offset"] + row["length"]]) for row in rows}
+        corpus.utterances = ([current.get(row["id"]) or Utterance(None, row["text"], row["speaker"], 0.0,
+                                                                     row["id"], row["split"]) for row in rows]
+                             + [u for u in corpus.utterances if u.id not in encoded])
     write_atomic(info_path, lambda p: p.write_text(json.dumps(info, indent=1) + "\n"))
-    print(corpus.summary())
+    print(summary)
 
     utterances = corpus.utterances
     n_parts = (len(utterances) + args.part_size - 1) // args.part_size

@@ -2,9 +2,10 @@
 Regenerate the embedded demo corpus: every sentence of dataset/demo/sentences.txt spoken by every
 voice with the Festival speech synthesizer, resampled to 16 kHz and stored as FLAC.
 
-    python dataset/make_demo.py                    # all three voices (about 32 minutes on 2 cores)
+    python dataset/make_demo.py                    # all three voices (two to three hours on 2 cores)
     python dataset/make_demo.py --voices kal       # just one voice
     python dataset/make_demo.py --voices kal ked slt awb=cmu_us_awb_cg   # add another Festival voice
+    python dataset/make_demo.py --skip_encoded     # after the corpus grew: only what codes/ lacks
 
 What it writes:
 - dataset/demo/metadata.csv       `id|speaker|split|text`, one utterance a line (committed)
@@ -121,6 +122,15 @@ def write_metadata(sentences, voices, path):
     tmp.replace(path)
 
 
+def encoded_ids(codes_dir):
+    """Ids of the utterances an encoded corpus folder (dataset/encode_corpus.py) holds; none if it has no
+    manifest yet."""
+    manifest = codes_dir / "manifest.csv"
+    if not manifest.is_file():
+        return set()
+    return {line.split("|", 1)[0] for line in manifest.read_text(encoding="utf-8").splitlines()[1:]}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,6 +142,9 @@ def main():
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="parallel Festival processes")
     parser.add_argument("--committed_only", action="store_true",
                         help="only the committed part (val, test and a few train sentences per voice)")
+    parser.add_argument("--skip_encoded", action="store_true",
+                        help="leave out train utterances whose speech tokens out_dir/codes already holds: "
+                             "GPT training needs only the tokens, so a grown corpus needs audio for the new ones")
     args = parser.parse_args()
 
     if not args.sentences.is_file():
@@ -140,6 +153,7 @@ def main():
     voices = parse_voices(args.voices)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_metadata(sentences, voices, args.out_dir / "metadata.csv")
+    encoded = encoded_ids(args.out_dir / "codes") if args.skip_encoded else set()
 
     # Committed utterances first, so the part that lands in git is ready early.
     jobs = []
@@ -148,6 +162,8 @@ def main():
             continue
         for short, festival_voice in voices.items():
             name = utterance_id(short, i)
+            if name in encoded and not is_committed(i):
+                continue
             out_path = (args.out_dir / "audio" / short / f"{name}.ogg" if is_committed(i)
                         else args.out_dir / "audio_train" / short / f"{name}.flac")
             if not out_path.is_file():

@@ -96,6 +96,30 @@ def test_make_demo_explains_a_missing_festival(tmp_path):
     assert result.stderr.count("\n") == 1 and "apt-get install" in result.stderr
 
 
+def test_make_demo_skip_encoded_leaves_out_train_utterances_that_have_codes(tmp_path):
+    # After the corpus grows, GPT training needs audio only for the new sentences: --skip_encoded leaves
+    # out train utterances whose codes the corpus's codes/ folder holds. Committed audio is planted as
+    # empty files (only its presence counts here) and Festival is off the PATH, so the script stops
+    # after saying how many utterances it would synthesize.
+    n_committed = make_demo.TEST_SENTENCES + make_demo.VAL_SENTENCES + make_demo.COMMITTED_TRAIN_SENTENCES
+    (tmp_path / "s.txt").write_text("\n".join(SENTENCES[:n_committed + 3]) + "\n", encoding="utf-8")
+    out = tmp_path / "demo"
+    (out / "audio" / "kal").mkdir(parents=True)
+    for i in range(n_committed):
+        (out / "audio" / "kal" / f"{make_demo.utterance_id('kal', i)}.ogg").touch()
+    (out / "codes").mkdir()
+    encoded = [make_demo.utterance_id("kal", n_committed), make_demo.utterance_id("kal", n_committed + 2)]
+    (out / "codes" / "manifest.csv").write_text(
+        "id|speaker|split|offset|length|text\n" + "".join(f"{id}|kal|train|0|1|x\n" for id in encoded))
+    command = [sys.executable, str(ROOT / "dataset" / "make_demo.py"), "--sentences", str(tmp_path / "s.txt"),
+               "--out_dir", str(out), "--voices", "kal"]
+    env = dict(os.environ, PATH=str(tmp_path))  # no text2wave on this PATH
+    every = subprocess.run(command, capture_output=True, text=True, env=env)
+    skipping = subprocess.run(command + ["--skip_encoded"], capture_output=True, text=True, env=env)
+    assert "3 utterances to synthesize" in every.stdout
+    assert "1 utterances to synthesize" in skipping.stdout
+
+
 @needs_festival
 def test_make_demo_reproduces_committed_audio_and_resumes(tmp_path):
     # The first sentence is a test sentence, whose audio is committed: regenerating must give the same

@@ -69,25 +69,29 @@ def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
     assert np.array_equal(grown[47:], codec.encode(load_audio(corpus / "u3.wav")).numpy())
 
     # Audio that is not here (a fresh clone holds only the committed part of the demo audio) does not
-    # make its codes disappear: with nothing new to encode the folder stays as it is; with something new,
-    # dropping them takes --drop_missing.
+    # make its codes disappear: with nothing new to encode the folder stays as it is; with something new
+    # (make_demo.py --skip_encoded makes audio for new sentences only) they keep their place and the new
+    # utterance follows them; dropping them takes --drop_missing.
     (corpus / "u1.wav").rename(tmp_path / "u1.wav")
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     assert "already encoded" in result.stdout and "1 of them without audio here" in result.stdout
     assert np.array_equal(load_codes(out)[0], grown)
     sf.write(corpus / "u4.wav", 0.3 * rng.standard_normal(2500), 16000)
     (corpus / "u4.txt").write_text("Sentence 4.")
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode != 0 and result.stderr.strip().startswith("error:") and "u1" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and np.array_equal(load_codes(out)[0], grown)
-    subprocess.run(command + ["--drop_missing"], check=True, capture_output=True)
-    assert [r["id"] for r in load_codes(out)[1]] == ["u0", "u2", "u3", "u4"]
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    assert "keeping the codes of 1 utterances" in result.stdout
+    kept, rows, _ = load_codes(out)
+    assert [r["id"] for r in rows] == ["u0", "u1", "u2", "u3", "u4"]
+    assert np.array_equal(kept[:len(grown)], grown)
+    assert np.array_equal(kept[len(grown):], codec.encode(load_audio(corpus / "u4.wav")).numpy())
     (tmp_path / "u1.wav").rename(corpus / "u1.wav")
     (corpus / "u4.wav").unlink()
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    assert "1 of them without audio here" in result.stdout and np.array_equal(load_codes(out)[0], kept)
+    subprocess.run(command + ["--drop_missing"], check=True, capture_output=True)  # u4 gone
+    dropped, rows, _ = load_codes(out)
+    assert [r["id"] for r in rows] == ["u0", "u1", "u2", "u3"] and np.array_equal(dropped, grown)
     (corpus / "u4.txt").unlink()
-    subprocess.run(command + ["--drop_missing"], check=True, capture_output=True)  # u1 back, u4 gone
-    grown, rows, _ = load_codes(out)
-    assert [r["id"] for r in rows] == ["u0", "u1", "u2", "u3"]
 
     # A new decoder (train_tokenizer.py --decoder_only) makes the same codes: nothing is encoded again,
     # and info.json names the new file. A changed encoder means other codes: everything is encoded anew.
