@@ -148,10 +148,10 @@ def main():
             if stored != info:  # the same tokens from another codec file (a new decoder): name that file
                 write_atomic(info_path, lambda p: p.write_text(json.dumps(info, indent=1) + "\n"))
             return
-        # The corpus grew: the same codec made these codes, so keep them instead of encoding those
-        # utterances again (growing the demo corpus by a batch costs only the new batch), and keep those
-        # whose audio is not here as well, unless told to drop them. Stored utterances keep their place;
-        # new ones follow in corpus order.
+        # The corpus grew (or codes are to be dropped): the same codec made these codes, so keep them
+        # instead of encoding those utterances again (growing the demo corpus by a batch costs only the new
+        # batch), and keep those whose audio is not here as well, unless told to drop them. Stored
+        # utterances keep their place; new ones follow in corpus order.
         if absent and args.drop_missing:
             print(f"dropping the codes of {len(absent)} utterances whose audio is not here")
             rows = [row for row in rows if row["id"] in here]
@@ -159,9 +159,10 @@ def main():
             print(f"keeping the codes of {len(absent)} utterances whose audio is not here")
         current = {u.id: u for u in corpus.utterances}
         encoded = {row["id"]: np.array(codes_done[row["offset"]: row["offset"] + row["length"]]) for row in rows}
-        corpus.utterances = ([current.get(row["id"]) or Utterance(None, row["text"], row["speaker"], 0.0,
-                                                                     row["id"], row["split"]) for row in rows]
-                             + [u for u in corpus.utterances if u.id not in encoded])
+        kept = [current.get(row["id"]) or Utterance(audio_path=None, text=row["text"], speaker=row["speaker"],
+                                                    duration=0.0, id=row["id"], split=row["split"])
+                for row in rows]
+        corpus.utterances = kept + [u for u in corpus.utterances if u.id not in encoded]
     write_atomic(info_path, lambda p: p.write_text(json.dumps(info, indent=1) + "\n"))
     print(summary)
 
