@@ -484,7 +484,7 @@ def evaluate_tts(args):
         sys.exit(f"error: --ref_dir {args.ref_dir}: no such folder")
     device = pick_device(args.device)
     try:
-        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale)
+        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale, args.best_of)
         tts = TTS.load(args.checkpoint, args.codec, device)
         jobs = tts_jobs(args, tts)
         if args.sentences is not None:  # one voice speaks every line: a prompt's, or a named one
@@ -521,7 +521,7 @@ def evaluate_tts(args):
                                                                        if args.clone else "speaker tokens")
     cfg_scale = tts.cfg_scale if args.cfg_scale is None else args.cfg_scale
     print(f"{len(jobs)} sentences; model {args.checkpoint or 'checkpoints/gpt.pt'}, voices by {voice}, "
-          f"guidance {cfg_scale:g}, on {device}")
+          f"guidance {cfg_scale:g}{f', best of {args.best_of}' if args.best_of > 1 else ''}, on {device}")
     records, pending = [], []
     try:
         progress = tqdm(jobs, desc="tts", unit="utt", dynamic_ncols=True)
@@ -529,7 +529,7 @@ def evaluate_tts(args):
             timer = time.perf_counter()
             wav, sample_rate = tts(text, speaker=None if speaker in prompts else speaker,
                                    prompt=prompts.get(speaker), temperature=args.temperature,
-                                   top_k=args.top_k, top_p=args.top_p, cfg_scale=args.cfg_scale,
+                                   top_k=args.top_k, top_p=args.top_p, cfg_scale=args.cfg_scale, best_of=args.best_of,
                                    seed=args.seed + i,
                                    max_chars=args.max_chars)
             seconds = time.perf_counter() - timer
@@ -581,7 +581,7 @@ def evaluate_tts(args):
     write_json(args.out_dir / "report.json", dict(
         command=shlex.join(["python"] + sys.argv), checkpoint=str(args.checkpoint), device=str(device),
         voices=voice, sampling=dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                                    cfg_scale=cfg_scale, seed=args.seed), metrics=metrics, seconds_total=seconds_total,
+                                    cfg_scale=cfg_scale, seed=args.seed, best_of=args.best_of), metrics=metrics, seconds_total=seconds_total,
         utterances=records))
     print(f"speech and report.json in {args.out_dir}; {seconds_total:.0f} s in all")
     columns = [("voice", "name", ""), ("utts", "utterances", "d"), ("audio s", "seconds", ".0f"),
@@ -688,6 +688,8 @@ def build_parser():
     tts.add_argument("--cfg_scale", type=float, default=None,
                      help="classifier-free guidance (infer.py --cfg_scale): 1 is none; default: the model's")
     tts.add_argument("--seed", type=int, default=0, help="sentence i samples with seed + i")
+    tts.add_argument("--best_of", type=int, default=1,
+                     help="infer.py --best_of: sample each sentence N times, keep the most likely")
     tts.add_argument("--max_chars", type=int, default=5000)
     tts.add_argument("--asr", action="store_true", help="transcribe with pocketsphinx and report WER")
     tts.add_argument("--asr_workers", type=int, default=1,

@@ -6,6 +6,7 @@ Speak text with the TTS GPT (model/gpt.py) and the speech codec (tokenizer/codec
     python infer.py --text_file lines.txt --out_dir out/lines               # out/lines/001.wav, 002.wav, ...
     python infer.py --text "Read this in my voice." --prompt_wav me.wav --prompt_text "What I say in me.wav."
     python infer.py --text "A long story. In two sentences." --stream --out out/story.wav
+    python infer.py --text "Hello there." --best_of 4 --out out/best.wav    # four tries, the likeliest kept
 
     from infer import TTS
     tts = TTS.load()                                    # checkpoints/gpt.pt and the codec it was trained with
@@ -18,7 +19,8 @@ How a text is spoken:
    text [SPEECH_START] prompt_codes (model/sequence.py), and let the GPT continue it with speech codes until
    it predicts END. The number of codes is bounded by the text: END is forbidden below a minimum and
    generation stops at a maximum, both from the speech-per-text rates the model saw in training. A model
-   trained with text dropout is guided toward its text (classifier-free guidance, --cfg_scale);
+   trained with text dropout is guided toward its text (classifier-free guidance, --cfg_scale). With
+   --best_of N the GPT speaks each part N times (other seeds) and the one it finds most likely is kept;
 3. decode the codes with the codec, all at once or, streaming, in chunks as they arrive (StreamDecoder),
    and join the parts with short pauses.
 """
@@ -47,6 +49,9 @@ DEFAULT_SPEECH_PER_BYTE = (2.8, 5.1)
 # the README's guidance table measured 1, 1.5 and 2 (2 spoke worse than none).
 GUIDED_CFG_SCALE = 1.5
 MAX_PROMPT_SECONDS = 12.0  # a prompt's codes share max_seq_len with the text and the speech to come
+# best_of: candidate k of part i is sampled with seed + i + k * CANDIDATE_SEED_STEP, so candidate 0 is
+# what best_of=1 speaks, and no two candidates of a text of fewer parts than this share a seed.
+CANDIDATE_SEED_STEP = 1000
 
 
 class TTSError(Exception):
@@ -131,8 +136,10 @@ class StreamDecoder:
         return self._decode(len(self.codes), final=True)
 
 
-def check_sampling(temperature, top_k, top_p, cfg_scale=None):
+def check_sampling(temperature, top_k, top_p, cfg_scale=None, best_of=1):
     """One-line errors for sampling settings that would make no distribution to sample from."""
+    if best_of < 1:
+        raise TTSError(f"best_of {best_of} < 1: speak each part at least once")
     if cfg_scale is not None and cfg_scale < 0:
         raise TTSError(f"cfg_scale {cfg_scale} < 0: 1 is no guidance, more pushes toward the text")
     if temperature < 0:
@@ -265,6 +272,21 @@ class TTS:
             ras_window=10 if ras else 0, cfg_scale=self.cfg_scale if cfg_scale is None else cfg_scale,
             generator=generator)
 
+    def score(self, prefix, codes):
+        """Mean log-probability per token that the model gives codes (a list) and END after prefix (1, T0),
+        without guidance: how likely the model finds a candidate it sampled. Higher is more likely; it is
+        minus the training loss of the same example, so it does not grow or shrink with the length."""
+        end = self.model.end_token
+        ids = torch.tensor([prefix[0].tolist() + [TEXT_VOCAB_SIZE + c for c in codes]], device=prefix.device)
+        targets = torch.tensor(codes + [end], device=prefix.device)
+        # A part cut off at max_seq_len has no position left to predict its END from: score its codes only.
+        keep = self.model.cfg.max_seq_len
+        ids, targets = ids[:, :keep], targets[: keep - prefix.shape[1] + 1]
+        with torch.inference_mode():
+            logits, _ = self.model(ids)  # (1, T, V)
+        logp = logits[0, prefix.shape[1] - 1:].float().log_softmax(-1)  # (len(targets), V)
+        return logp.gather(1, targets[:, None]).mean().item()
+
     def stream(self, text, speaker=None, prompt=None, temperature=0.5, top_k=50, top_p=0.9, ras=True,
                cfg_scale=None, seed=0, pause=0.25, max_chars=5000, lookahead=12, chunk=10):
         """Yield float tensors of samples as soon as they are decoded. prompt: a tts.prompt(...) result.
@@ -282,14 +304,18 @@ class TTS:
             yield decoder.flush()
 
     def __call__(self, text, speaker=None, prompt=None, temperature=0.5, top_k=50, top_p=0.9, ras=True,
-                 cfg_scale=None, seed=0, pause=0.25, max_chars=5000):
-        """-> (waveform (T,) float tensor, sample rate)."""
-        check_sampling(temperature, top_k, top_p, cfg_scale)
+                 cfg_scale=None, seed=0, pause=0.25, max_chars=5000, best_of=1):
+        """-> (waveform (T,) float tensor, sample rate). best_of N: each part is sampled N times and the
+        candidate the model scores highest (TTS.score) is spoken: N times the work, fewer misspoken words."""
+        check_sampling(temperature, top_k, top_p, cfg_scale, best_of)
         prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
         pieces = []
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
-            codes = self._codes(prefix, part, temperature, top_k, top_p, ras, cfg_scale, seed + i)
-            codes = torch.tensor(list(codes), dtype=torch.long)
+            candidates = [list(self._codes(prefix, part, temperature, top_k, top_p, ras, cfg_scale,
+                                           seed + i + k * CANDIDATE_SEED_STEP)) for k in range(best_of)]
+            # max keeps the first of equal scores; one candidate needs no scoring
+            codes = candidates[0] if best_of == 1 else max(candidates, key=lambda c: self.score(prefix, c))
+            codes = torch.tensor(codes, dtype=torch.long)
             if i:
                 pieces.append(torch.zeros(int(pause * self.sample_rate)))
             pieces.append(self.codec.decode(codes).cpu() if len(codes) else torch.zeros(0))
@@ -334,6 +360,8 @@ def main(argv=None):
     parser.add_argument("--cfg_scale", type=float, default=None,
                         help=f"classifier-free guidance: 1 is none, more follows the text harder (default: "
                              f"{GUIDED_CFG_SCALE:g} for a model trained with --text_dropout, else 1)")
+    parser.add_argument("--best_of", type=int, default=1,
+                        help="sample each sentence N times and keep the one the model finds most likely")
     parser.add_argument("--stream", action="store_true", help="decode and write audio as tokens arrive")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max_chars", type=int, default=5000, help="longest text accepted")
@@ -358,7 +386,9 @@ def main(argv=None):
         else:
             check_output(args.out, args.stream)
             jobs = [(args.text, args.out, "")]
-        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale)
+        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale, args.best_of)
+        if args.stream and args.best_of > 1:
+            raise TTSError("--best_of chooses among whole candidates, so it cannot stream: drop one of them")
         tts = TTS.load(args.checkpoint, args.codec, pick_device(args.device))
         if args.cfg_scale not in (None, 1) and not tts.text_dropout:
             print(f"note: {args.checkpoint} never trained without text (train_pretrain.py --text_dropout), "
@@ -380,7 +410,7 @@ def main(argv=None):
                 first, n = write_stream(out, tts.stream(text, **options), tts.sample_rate)
                 note = f", first audio after {1000 * first:.0f} ms" if first is not None else ""
             else:
-                wav, _ = tts(text, **options)
+                wav, _ = tts(text, **options, best_of=args.best_of)
                 save_audio(out, wav, tts.sample_rate)
                 n, note = len(wav), ""
             seconds = time.perf_counter() - start

@@ -14,7 +14,7 @@ from eval import character_error_rate
 from infer import TTS, StreamDecoder, TTSError, split_text
 from model.gpt import GPT, GPTConfig
 from model.sampling import repetition_aware
-from model.sequence import encode_text
+from model.sequence import TEXT_VOCAB_SIZE, build_example, encode_text
 from tokenizer.codec import Codec, CodecConfig
 from tokenizer.text import normalize
 
@@ -199,6 +199,33 @@ def test_guided_streaming_speaks_what_the_guided_call_speaks(tts, monkeypatch):
     assert len(default) == len(whole) and torch.allclose(default, whole, atol=1e-4)
 
 
+def test_score_is_minus_the_training_loss_of_the_same_example(tts):
+    """TTS.score against the model's own loss on the example train_pretrain.py would build: same tokens,
+    loss on the codes and END only, so the two must agree to rounding."""
+    prefixes, parts = tts.prepare("Score me.", "slt", None, 5000)
+    codes = list(tts._codes(prefixes[0], parts[0], 0.8, None, None, True, None, seed=5))
+    ids, targets = build_example(encode_text(parts[0]), codes, TEXT_VOCAB_SIZE, speaker=tts.speaker_map["slt"],
+                                 speech_vocab_size=CODES)
+    with torch.no_grad():
+        _, loss = tts.model(ids[None], targets[None])
+    assert abs(tts.score(prefixes[0], codes) + loss.item()) < 1e-4
+
+
+def test_best_of_speaks_the_candidate_the_model_scores_highest(tts):
+    text = "Pick the likeliest one."
+    prefixes, parts = tts.prepare(text, "kal", None, 5000)
+    candidates = [list(tts._codes(prefixes[0], parts[0], 0.8, 50, 0.9, True, None,
+                                  seed=7 + k * infer.CANDIDATE_SEED_STEP)) for k in range(3)]
+    scores = [tts.score(prefixes[0], c) for c in candidates]
+    assert len(set(scores)) == 3  # distinct candidates, so the choice below is a real one
+    best = candidates[scores.index(max(scores))]
+    wav, _ = tts(text, speaker="kal", temperature=0.8, seed=7, best_of=3)
+    assert torch.allclose(wav, tts.codec.decode(torch.tensor(best)).cpu(), atol=1e-5)
+    # candidate 0 is what one try speaks
+    one, _ = tts(text, speaker="kal", temperature=0.8, seed=7)
+    assert torch.allclose(one, tts.codec.decode(torch.tensor(candidates[0])).cpu(), atol=1e-5)
+
+
 # -----------------------------------------------------------------------------------------------------
 # The command line and bad input
 
@@ -235,6 +262,8 @@ def test_bad_text_is_a_one_line_error_and_no_file(checkpoint, tmp_path, text, ex
     (["--top_k", "0"], "top_k"),
     (["--top_p", "0"], "top_p"),
     (["--cfg_scale", "-0.5"], "cfg_scale"),
+    (["--best_of", "0"], "best_of"),
+    (["--best_of", "2", "--stream"], "cannot stream"),
     (["--out", "OUT/x.mp3"], "must end in"),
     (["--out", "OUT"], "must end in"),
     (["--out", "OUT/x.ogg", "--stream"], "must end in"),
