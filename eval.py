@@ -529,9 +529,8 @@ def evaluate_tts(args):
             timer = time.perf_counter()
             wav, sample_rate = tts(text, speaker=None if speaker in prompts else speaker,
                                    prompt=prompts.get(speaker), temperature=args.temperature,
-                                   top_k=args.top_k, top_p=args.top_p, cfg_scale=args.cfg_scale, best_of=args.best_of,
-                                   seed=args.seed + i,
-                                   max_chars=args.max_chars)
+                                   top_k=args.top_k, top_p=args.top_p, cfg_scale=args.cfg_scale,
+                                   seed=args.seed + i, max_chars=args.max_chars, best_of=args.best_of)
             seconds = time.perf_counter() - timer
             out_path = args.out_dir / f"{name}.wav"
             out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -581,7 +580,8 @@ def evaluate_tts(args):
     write_json(args.out_dir / "report.json", dict(
         command=shlex.join(["python"] + sys.argv), checkpoint=str(args.checkpoint), device=str(device),
         voices=voice, sampling=dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                                    cfg_scale=cfg_scale, seed=args.seed, best_of=args.best_of), metrics=metrics, seconds_total=seconds_total,
+                                    cfg_scale=cfg_scale, seed=args.seed, best_of=args.best_of),
+        metrics=metrics, seconds_total=seconds_total,
         utterances=records))
     print(f"speech and report.json in {args.out_dir}; {seconds_total:.0f} s in all")
     columns = [("voice", "name", ""), ("utts", "utterances", "d"), ("audio s", "seconds", ".0f"),

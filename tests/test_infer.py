@@ -204,8 +204,8 @@ def test_score_is_minus_the_training_loss_of_the_same_example(tts):
     loss on the codes and END only, so the two must agree to rounding."""
     prefixes, parts = tts.prepare("Score me.", "slt", None, 5000)
     codes = list(tts._codes(prefixes[0], parts[0], 0.8, None, None, True, None, seed=5))
-    ids, targets = build_example(encode_text(parts[0]), codes, TEXT_VOCAB_SIZE, speaker=tts.speaker_map["slt"],
-                                 speech_vocab_size=CODES)
+    ids, targets = build_example(encode_text(parts[0]), codes, TEXT_VOCAB_SIZE,
+                                 speaker=tts.speaker_map["slt"], speech_vocab_size=CODES)
     with torch.no_grad():
         _, loss = tts.model(ids[None], targets[None])
     assert abs(tts.score(prefixes[0], codes) + loss.item()) < 1e-4
