@@ -272,6 +272,13 @@ class TTS:
             ras_window=10 if ras else 0, cfg_scale=self.cfg_scale if cfg_scale is None else cfg_scale,
             generator=generator)
 
+    def candidates(self, prefix, part, n, seed, temperature=0.5, top_k=50, top_p=0.9, ras=True,
+                   cfg_scale=None):
+        """n tries at the speech codes of one part: try k is sampled with seed + k * CANDIDATE_SEED_STEP,
+        so try 0 is what one try speaks. What best_of chooses from, and what train_dpo.py judges."""
+        return [list(self._codes(prefix, part, temperature, top_k, top_p, ras, cfg_scale,
+                                 seed + k * CANDIDATE_SEED_STEP)) for k in range(n)]
+
     def score(self, prefix, codes):
         """Mean log-probability per token that the model gives codes (a list) and END after prefix (1, T0),
         without guidance: how likely the model finds a candidate it sampled. Higher is more likely; it is
@@ -311,8 +318,8 @@ class TTS:
         prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
         pieces = []
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
-            candidates = [list(self._codes(prefix, part, temperature, top_k, top_p, ras, cfg_scale,
-                                           seed + i + k * CANDIDATE_SEED_STEP)) for k in range(best_of)]
+            candidates = self.candidates(prefix, part, best_of, seed + i, temperature, top_k, top_p, ras,
+                                         cfg_scale)
             # max keeps the first of equal scores; one candidate needs no scoring
             codes = candidates[0] if best_of == 1 else max(candidates, key=lambda c: self.score(prefix, c))
             codes = torch.tensor(codes, dtype=torch.long)
