@@ -137,7 +137,7 @@ def add_training_args(parser, lr_default):
     lr_default says in words how it picks the learning rate."""
     parser.formatter_class = HelpWithDefaults
     add = parser.add_argument
-    add("--data", type=Path, default=DEMO_DIR / "codes", help="an encoded corpus (codes.npy, manifest.csv, "
+    add("--data", type=Path, default=DEMO_DIR / "codes", help="an encoded corpus (codes-*.npy, manifest.csv, "
         "info.json) made by dataset/encode_corpus.py (default: the demo's, dataset/demo/codes)")
     add("--split", default="train", help="manifest split to train on (train, val, test, or all)")
     add("--speakers", nargs="+", default=None, help="train only on these speakers (none given: all)")

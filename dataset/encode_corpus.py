@@ -5,8 +5,11 @@ Encode a speech corpus to codec tokens once, so GPT training never touches audio
     python dataset/encode_corpus.py --data /path/LJSpeech-1.1 --out_dir out/codes_lj --codec out/codec/codec.pt
 
 Writes into --out_dir:
-- codes.npy     every utterance's tokens, concatenated, uint16 (codebooks up to 65,536 entries)
-- manifest.csv  `id|speaker|split|offset|length|text`: utterance i is codes[offset: offset + length]
+- codes-000.npy, codes-001.npy, ...
+                every utterance's tokens, concatenated, uint16 (codebooks up to 65,536 entries); a file
+                is written with at most 8 M tokens (16 MB)
+- manifest.csv  `id|speaker|split|offset|length|text`: utterance i is codes[offset: offset + length] of
+                the codes files joined
 - info.json     the codec that made them (file, sha256, rate, codebook size), so codes from different
                 codecs are never mixed
 
@@ -14,14 +17,16 @@ Resumable: utterances are encoded in parts of --part_size, each saved atomically
 out_dir/parts/ (a rerun skips finished parts); the final files are assembled from the parts, then the
 parts are removed. Running it again on a finished folder made by the same codec does nothing. After the
 corpus has grown it encodes only the utterances the folder does not hold yet, appended after the ones it
-holds. Codes whose audio is not here (a fresh clone of the demo has only the committed part of the audio;
-`make_demo.py --skip_encoded` makes audio for new sentences only) are kept unless --drop_missing says
-otherwise.
+holds, in new codes files: the files already there are left as they are, so a grown corpus in git adds
+files instead of rewriting them. Codes whose audio is not here (a fresh clone of the demo has only the
+committed part of the audio; `make_demo.py --skip_encoded` makes audio for new sentences only) are kept
+unless --drop_missing says otherwise.
 """
 import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -36,6 +41,7 @@ from dataset.readers import DEMO_DIR, CorpusError, Utterance, read_corpus
 from tokenizer.codec import DEFAULT_CHECKPOINT, Codec
 
 MANIFEST_HEADER = "id|speaker|split|offset|length|text"
+SHARD_CODES = 8_000_000  # tokens per codes file at most (16 MB): no committed file nears 25 MB
 
 
 def file_sha256(path):
@@ -69,12 +75,19 @@ def write_atomic(path, write):
     os.replace(tmp, path)
 
 
+def shard_paths(folder):
+    """The codes files of an encoded corpus, in order (codes-000.npy, codes-001.npy, ...)."""
+    return sorted(p for p in Path(folder).glob("codes-*.npy") if re.fullmatch(r"codes-\d{3}\.npy", p.name))
+
+
 def load_codes(folder):
     """(codes uint16 array, manifest rows as dicts, info dict) of an encoded corpus."""
     folder = Path(folder)
     if not (folder / "manifest.csv").is_file():
         raise FileNotFoundError(f"{folder}: no manifest.csv (encode a corpus with dataset/encode_corpus.py)")
-    codes = np.load(folder / "codes.npy", mmap_mode="r")
+    shards = [np.load(path, mmap_mode="r") for path in shard_paths(folder)]
+    # One file stays memory-mapped; several are joined in memory (2 bytes a token: 100 h of speech, 36 MB).
+    codes = shards[0] if len(shards) == 1 else np.concatenate(shards or [np.zeros(0, np.uint16)])
     lines = (folder / "manifest.csv").read_text(encoding="utf-8").splitlines()
     if not lines or lines[0] != MANIFEST_HEADER:
         raise ValueError(f"{folder / 'manifest.csv'}: expected the header {MANIFEST_HEADER}")
@@ -82,8 +95,32 @@ def load_codes(folder):
     for line in lines[1:]:
         id, speaker, split, offset, length, text = line.split("|", 5)
         rows.append(dict(id=id, speaker=speaker, split=split, offset=int(offset), length=int(length), text=text))
+    if rows and len(codes) < max(row["offset"] + row["length"] for row in rows):
+        raise ValueError(f"{folder}: the codes files end before manifest.csv does (encode the corpus again)")
     info = json.loads((folder / "info.json").read_text())
     return codes, rows, info
+
+
+def write_codes(out_dir, codes, keep):
+    """Store codes (uint16) in files of at most SHARD_CODES, where the first `keep` of them are stored
+    already: the files that hold exactly those stay as they are and only the rest is written, in new
+    files. Returns the codes files no longer needed, to delete once the manifest is written."""
+    old = shard_paths(out_dir)
+    kept, stored = [], 0
+    for path in old:
+        n = len(np.load(path, mmap_mode="r"))
+        if stored + n > keep:
+            break
+        kept.append(path)
+        stored += n
+    if stored != keep:  # the files do not end where the kept codes do: write everything
+        kept, stored = [], 0
+    new = []
+    for start in range(stored, len(codes), SHARD_CODES):
+        path = out_dir / f"codes-{len(kept) + len(new):03d}.npy"
+        write_atomic(path, lambda p: np.save(p, codes[start: start + SHARD_CODES]))
+        new.append(path)
+    return [path for path in old if path not in kept + new]
 
 
 def main():
@@ -131,13 +168,17 @@ def main():
     info_path = out_dir / "info.json"
     stored = json.loads(info_path.read_text()) if info_path.is_file() else None
     encoded = {}  # id -> codes already in out_dir, made by this codec
+    keep = 0  # how many codes at the start of out_dir's codes files stay as they are
     if stored is not None and not (same_tokens(stored, info) and stored.get("limit") == args.limit):
         # Another codec (or another selection) made what is here: its codes mean different things, or
         # its parts hold other utterances, so start afresh.
-        for stale in list(parts_dir.glob("*.npz")) + [out_dir / "codes.npy", out_dir / "manifest.csv"]:
+        for stale in list(parts_dir.glob("*.npz")) + shard_paths(out_dir) + [out_dir / "manifest.csv"]:
             stale.unlink(missing_ok=True)
     elif (out_dir / "manifest.csv").is_file():
-        codes_done, rows, _ = load_codes(out_dir)
+        try:
+            codes_done, rows, _ = load_codes(out_dir)
+        except ValueError as e:
+            sys.exit(f"error: {e}")
         here, stored_ids = {u.id for u in corpus.utterances}, {row["id"] for row in rows}
         absent = [row for row in rows if row["id"] not in here]
         if here <= stored_ids and not (absent and args.drop_missing):  # every utterance here is encoded
@@ -152,6 +193,7 @@ def main():
         # instead of encoding those utterances again (growing the demo corpus by a batch costs only the new
         # batch), and keep those whose audio is not here as well, unless told to drop them. Stored
         # utterances keep their place; new ones follow in corpus order.
+        stored_rows = rows
         if absent and args.drop_missing:
             print(f"dropping the codes of {len(absent)} utterances whose audio is not here")
             rows = [row for row in rows if row["id"] in here]
@@ -159,6 +201,10 @@ def main():
             print(f"keeping the codes of {len(absent)} utterances whose audio is not here")
         current = {u.id: u for u in corpus.utterances}
         encoded = {row["id"]: np.array(codes_done[row["offset"]: row["offset"] + row["length"]]) for row in rows}
+        for row in stored_rows:  # the leading stored utterances that stay, and stay where they are
+            if row["id"] not in encoded or row["offset"] != keep:
+                break
+            keep += row["length"]
         kept = [current.get(row["id"]) or Utterance(audio_path=None, text=row["text"], speaker=row["speaker"],
                                                     duration=0.0, id=row["id"], split=row["split"])
                 for row in rows]
@@ -202,8 +248,10 @@ def main():
             if length > 0:
                 lines.append(f"{u.id}|{u.speaker}|{u.split}|{offset}|{length}|{u.text}")
             offset += int(length)
-    write_atomic(out_dir / "codes.npy", lambda p: np.save(p, np.concatenate(all_codes).astype(np.uint16)))
+    unused = write_codes(out_dir, np.concatenate(all_codes).astype(np.uint16), keep)
     write_atomic(out_dir / "manifest.csv", lambda p: p.write_text("\n".join(lines) + "\n", encoding="utf-8"))
+    for path in unused:
+        path.unlink()
     for part_path in parts_dir.glob("*.npz"):
         part_path.unlink()
     parts_dir.rmdir()

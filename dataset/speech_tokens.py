@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dataset.encode_corpus import load_codes
+from dataset.encode_corpus import load_codes, shard_paths
 from dataset.readers import DEMO_DIR
 from model.sequence import MAX_SPEAKERS, TEXT_VOCAB_SIZE, build_example, encode_text
 
@@ -34,11 +34,15 @@ from model.sequence import MAX_SPEAKERS, TEXT_VOCAB_SIZE, build_example, encode_
 def open_codes(folder):
     """(codes, manifest rows, info) of an encoded corpus; exits with one line if there is none."""
     folder = Path(folder)
-    if not all((folder / name).is_file() for name in ("codes.npy", "manifest.csv", "info.json")):
+    files = [folder / "manifest.csv", folder / "info.json"]
+    if not (shard_paths(folder) and all(path.is_file() for path in files)):
         demo = folder.resolve() == (DEMO_DIR / "codes").resolve()
         raise SystemExit(f"error: no encoded corpus in {folder}: make it with python dataset/encode_corpus.py"
                          + ("" if demo else f" --data CORPUS --out_dir {folder}"))
-    return load_codes(folder)
+    try:
+        return load_codes(folder)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
 
 
 def select(rows, split=None, speakers=None, limit=None):

@@ -4,9 +4,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
 
+from dataset import encode_corpus
 from dataset.audio import load_audio
 from dataset.encode_corpus import load_codes
 from tokenizer.codec import Codec, CodecConfig
@@ -59,7 +61,8 @@ def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
     # Growth: a new utterance joins the corpus. What the folder already holds from this codec is kept
     # (plant recognisable codes for u2 to see that), and only the new utterance is encoded.
     codes, rows, _ = load_codes(out)
-    np.save(out / "codes.npy", np.concatenate([codes[:25], np.full(22, 9, dtype=np.uint16)]))
+    assert shard_names(out) == ["codes-000.npy"]
+    np.save(out / "codes-000.npy", np.concatenate([codes[:25], np.full(22, 9, dtype=np.uint16)]))
     sf.write(corpus / "u3.wav", 0.3 * rng.standard_normal(2000), 16000)
     (corpus / "u3.txt").write_text("Sentence 3.")
     subprocess.run(command, check=True, capture_output=True)
@@ -67,6 +70,7 @@ def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
     assert [r["id"] for r in rows] == ["u0", "u1", "u2", "u3"]
     assert np.array_equal(grown[:25], resumed[:25]) and np.array_equal(grown[25:47], np.full(22, 9))
     assert np.array_equal(grown[47:], codec.encode(load_audio(corpus / "u3.wav")).numpy())
+    assert shard_names(out) == ["codes-000.npy", "codes-001.npy"]  # a new file; the old one as it was
 
     # Audio that is not here (a fresh clone holds only the committed part of the demo audio) does not
     # make its codes disappear: with nothing new to encode the folder stays as it is; with something new
@@ -91,6 +95,7 @@ def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
     subprocess.run(command + ["--drop_missing"], check=True, capture_output=True)  # u4 gone
     dropped, rows, _ = load_codes(out)
     assert [r["id"] for r in rows] == ["u0", "u1", "u2", "u3"] and np.array_equal(dropped, grown)
+    assert shard_names(out) == ["codes-000.npy", "codes-001.npy"]  # u4's file went with it
     (corpus / "u4.txt").unlink()
 
     # A new decoder (train_tokenizer.py --decoder_only) makes the same codes: nothing is encoded again,
@@ -99,7 +104,7 @@ def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
     new_decoder.decoder.head.bias.data += 1
     new_decoder.save(codec_path)
     assert new_decoder.tokens_sha256() == info["tokens_sha256"]
-    np.save(out / "codes.npy", np.concatenate([grown[:47], np.full(len(grown) - 47, 5, dtype=np.uint16)]))
+    np.save(out / "codes-001.npy", np.full(len(grown) - 47, 5, dtype=np.uint16))
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     assert "already encoded" in result.stdout
     kept, _, new_info = load_codes(out)
@@ -112,3 +117,34 @@ def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
     recoded, _, recoded_info = load_codes(out)
     assert recoded_info["tokens_sha256"] != info["tokens_sha256"]
     assert np.array_equal(recoded[47:], new_encoder.encode(load_audio(corpus / "u3.wav")).numpy())
+    assert shard_names(out) == ["codes-000.npy"]
+
+
+def shard_names(folder):
+    return sorted(path.name for path in folder.glob("codes-*"))
+
+
+def test_codes_files_are_split_and_grow_by_new_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(encode_corpus, "SHARD_CODES", 10)
+    codes = np.arange(25, dtype=np.uint16)
+    assert encode_corpus.write_codes(tmp_path, codes, keep=0) == []
+    assert [len(np.load(tmp_path / name)) for name in shard_names(tmp_path)] == [10, 10, 5]
+    before = {name: (tmp_path / name).stat().st_mtime_ns for name in shard_names(tmp_path)}
+    grown = np.arange(32, dtype=np.uint16)
+    assert encode_corpus.write_codes(tmp_path, grown, keep=25) == []
+    assert shard_names(tmp_path) == ["codes-000.npy", "codes-001.npy", "codes-002.npy", "codes-003.npy"]
+    assert all((tmp_path / name).stat().st_mtime_ns == t for name, t in before.items())  # not rewritten
+    assert np.array_equal(np.concatenate([np.load(tmp_path / n) for n in shard_names(tmp_path)]), grown)
+    # Codes kept up to the middle of a file (an utterance dropped there): everything is written again,
+    # and the file left over is returned for deletion.
+    unused = encode_corpus.write_codes(tmp_path, grown[:20], keep=15)
+    assert unused == [tmp_path / "codes-002.npy", tmp_path / "codes-003.npy"]
+    assert np.array_equal(np.load(tmp_path / "codes-001.npy"), grown[10:20])
+
+
+def test_codes_shorter_than_the_manifest_are_a_clear_error(tmp_path):
+    np.save(tmp_path / "codes-000.npy", np.zeros(5, dtype=np.uint16))
+    (tmp_path / "manifest.csv").write_text("id|speaker|split|offset|length|text\nu0|spk|train|0|9|Hi.\n")
+    (tmp_path / "info.json").write_text("{}")
+    with pytest.raises(ValueError, match="end before manifest.csv"):
+        load_codes(tmp_path)

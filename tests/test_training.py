@@ -61,7 +61,7 @@ def make_codes_folder(folder, n_utterances=40):
     Codec(TINY_CODEC).save(folder / "codec.pt")
     lengths = np.random.default_rng(1).integers(5, 60, n_utterances)
     rows, codes = fabricate_rows(lengths, ("kal", "slt"))
-    np.save(folder / "codes.npy", codes)
+    np.save(folder / "codes-000.npy", codes)
     lines = ["id|speaker|split|offset|length|text"] + [
         f"{r['id']}|{r['speaker']}|{r['split']}|{r['offset']}|{r['length']}|{r['text']}" for r in rows]
     (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
