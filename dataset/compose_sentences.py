@@ -1536,7 +1536,7 @@ def write_atomic(path, lines):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the sentences")
-    parser.add_argument("--n", type=int, default=20700,
+    parser.add_argument("--n", type=int, default=27600,
                         help="number of sentences (more if needed to use every list entry once)")
     parser.add_argument("--check", type=Path, metavar="FILE", help="only validate FILE and print its totals")
     args = parser.parse_args()
