@@ -96,7 +96,10 @@ def load_codes(folder):
         id, speaker, split, offset, length, text = line.split("|", 5)
         rows.append(dict(id=id, speaker=speaker, split=split, offset=int(offset), length=int(length), text=text))
     if rows and len(codes) < max(row["offset"] + row["length"] for row in rows):
-        raise ValueError(f"{folder}: the codes files end before manifest.csv does (encode the corpus again)")
+        fix = ("rename codes.npy to codes-000.npy, the name a single codes file has now"
+               if (folder / "codes.npy").is_file() and not shard_paths(folder)
+               else "delete manifest.csv and run dataset/encode_corpus.py to encode the corpus afresh")
+        raise ValueError(f"{folder}: the codes files end before manifest.csv does: {fix}")
     info = json.loads((folder / "info.json").read_text())
     return codes, rows, info
 

@@ -35,7 +35,7 @@ def open_codes(folder):
     """(codes, manifest rows, info) of an encoded corpus; exits with one line if there is none."""
     folder = Path(folder)
     files = [folder / "manifest.csv", folder / "info.json"]
-    if not (shard_paths(folder) and all(path.is_file() for path in files)):
+    if not ((shard_paths(folder) or (folder / "codes.npy").is_file()) and all(p.is_file() for p in files)):
         demo = folder.resolve() == (DEMO_DIR / "codes").resolve()
         raise SystemExit(f"error: no encoded corpus in {folder}: make it with python dataset/encode_corpus.py"
                          + ("" if demo else f" --data CORPUS --out_dir {folder}"))

@@ -146,5 +146,9 @@ def test_codes_shorter_than_the_manifest_are_a_clear_error(tmp_path):
     np.save(tmp_path / "codes-000.npy", np.zeros(5, dtype=np.uint16))
     (tmp_path / "manifest.csv").write_text("id|speaker|split|offset|length|text\nu0|spk|train|0|9|Hi.\n")
     (tmp_path / "info.json").write_text("{}")
-    with pytest.raises(ValueError, match="end before manifest.csv"):
+    with pytest.raises(ValueError, match="end before manifest.csv does: delete manifest.csv"):
+        load_codes(tmp_path)
+    # A folder encoded before the codes were split into files:
+    (tmp_path / "codes-000.npy").rename(tmp_path / "codes.npy")
+    with pytest.raises(ValueError, match="rename codes.npy to codes-000.npy"):
         load_codes(tmp_path)
