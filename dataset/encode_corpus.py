@@ -14,13 +14,14 @@ Writes into --out_dir:
                 codecs are never mixed
 
 Resumable: utterances are encoded in parts of --part_size, each saved atomically under
-out_dir/parts/ (a rerun skips finished parts); the final files are assembled from the parts, then the
-parts are removed. Running it again on a finished folder made by the same codec does nothing. After the
-corpus has grown it encodes only the utterances the folder does not hold yet, appended after the ones it
-holds, in new codes files: the files already there are left as they are, so a grown corpus in git adds
-files instead of rewriting them. Codes whose audio is not here (a fresh clone of the demo has only the
-committed part of the audio; `make_demo.py --skip_encoded` makes audio for new sentences only) are kept
-unless --drop_missing says otherwise.
+out_dir/parts/ with the ids of its utterances (a rerun skips the finished parts that hold the same
+utterances); the final files are assembled from the parts, then the parts are removed. Running it
+again on a finished folder made by the same codec does nothing. After the corpus has grown it encodes
+only the utterances the folder does not hold yet, appended after the ones it holds, in new codes files:
+the files already there are left as they are, so a grown corpus in git adds files instead of rewriting
+them. Codes whose audio is not here (a fresh clone of the demo has only the committed part of the
+audio; `make_demo.py --skip_encoded` makes audio for new sentences only) are kept unless --drop_missing
+says otherwise.
 """
 import argparse
 import hashlib
@@ -118,12 +119,27 @@ def write_codes(out_dir, codes, keep):
         stored += n
     if stored != keep:  # the files do not end where the kept codes do: write everything
         kept, stored = [], 0
+    if len(kept) < len(old):
+        # Files the manifest points into are about to change. Remove it first, so that a crash before
+        # the new one is written leaves no manifest that describes other codes; the next run then
+        # assembles the folder again from the parts, which are still there.
+        (out_dir / "manifest.csv").unlink(missing_ok=True)
     new = []
     for start in range(stored, len(codes), SHARD_CODES):
         path = out_dir / f"codes-{len(kept) + len(new):03d}.npy"
         write_atomic(path, lambda p: np.save(p, codes[start: start + SHARD_CODES]))
         new.append(path)
     return [path for path in old if path not in kept + new]
+
+
+def part_ids(path):
+    """The utterance ids a finished part holds (None: no part there, or one without ids). The order of the
+    utterances can differ between runs (a grown corpus keeps the stored order; a folder without a manifest
+    takes the corpus's), so a part is reused only for the very utterances it was made for."""
+    if not path.is_file():
+        return None
+    with np.load(path) as part:
+        return part["ids"].tolist() if "ids" in part else None
 
 
 def main():
@@ -222,7 +238,8 @@ def main():
         for part in range(n_parts):
             chunk = utterances[part * args.part_size: (part + 1) * args.part_size]
             part_path = parts_dir / f"part{part:05d}.npz"
-            if part_path.is_file():
+            ids = [u.id for u in chunk]
+            if part_ids(part_path) == ids:  # finished by an earlier run, for the same utterances
                 progress.update(len(chunk))
                 continue
             codes, lengths = [], []
@@ -238,7 +255,8 @@ def main():
                 codes.append(tokens.astype(np.uint16))
                 lengths.append(len(tokens))
                 progress.update(1)
-            write_atomic(part_path, lambda p: np.savez(p, codes=np.concatenate(codes), lengths=np.array(lengths)))
+            write_atomic(part_path, lambda p: np.savez(p, codes=np.concatenate(codes),
+                                                       lengths=np.array(lengths), ids=np.array(ids)))
 
     # Assemble the final files from the parts, in corpus order.
     all_codes, lines, offset = [], [MANIFEST_HEADER], 0

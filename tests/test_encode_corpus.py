@@ -44,17 +44,20 @@ def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
     assert [r["length"] for r in rows] == [10, 15, 22]  # ceil(samples / 320)
     assert not (out / "parts").exists()
 
-    # Resume: a part left by an interrupted run is reused as it is, not recomputed. Plant part 0
-    # (u0, u1) with recognisable codes for u1 and remove the finished manifest.
+    # Resume: a part left by an interrupted run is reused as it is, not recomputed, if it holds the same
+    # utterances. Plant part 0 (u0, u1) with recognisable codes for u1, part 1 with the right lengths but
+    # another utterance's id, and remove the finished manifest.
     planted = np.full(15, 7, dtype=np.uint16)
     (out / "parts").mkdir()
     np.savez(out / "parts" / "part00000.npz", codes=np.concatenate([codes[:10], planted]),
-             lengths=np.array([10, 15]))
+             lengths=np.array([10, 15]), ids=np.array(["u0", "u1"]))
+    np.savez(out / "parts" / "part00001.npz", codes=np.full(22, 3, dtype=np.uint16), lengths=np.array([22]),
+             ids=np.array(["u1"]))
     (out / "manifest.csv").unlink()
     subprocess.run(command, check=True, capture_output=True)
     resumed, rows, _ = load_codes(out)
     assert np.array_equal(resumed[10:25], planted)  # part 0 came from disk
-    assert np.array_equal(resumed[25:], codes[25:])  # part 1 was encoded again, identically
+    assert np.array_equal(resumed[25:], codes[25:])  # part 1 (u2) was encoded again, identically
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     assert "already encoded" in result.stdout
 
@@ -130,16 +133,20 @@ def test_codes_files_are_split_and_grow_by_new_files(tmp_path, monkeypatch):
     assert encode_corpus.write_codes(tmp_path, codes, keep=0) == []
     assert [len(np.load(tmp_path / name)) for name in shard_names(tmp_path)] == [10, 10, 5]
     before = {name: (tmp_path / name).stat().st_mtime_ns for name in shard_names(tmp_path)}
+    (tmp_path / "manifest.csv").write_text("stands for the manifest of the 25 codes\n")
     grown = np.arange(32, dtype=np.uint16)
     assert encode_corpus.write_codes(tmp_path, grown, keep=25) == []
     assert shard_names(tmp_path) == ["codes-000.npy", "codes-001.npy", "codes-002.npy", "codes-003.npy"]
     assert all((tmp_path / name).stat().st_mtime_ns == t for name, t in before.items())  # not rewritten
     assert np.array_equal(np.concatenate([np.load(tmp_path / n) for n in shard_names(tmp_path)]), grown)
+    assert (tmp_path / "manifest.csv").is_file()  # growth leaves the manifest until the new one replaces it
     # Codes kept up to the middle of a file (an utterance dropped there): everything is written again,
-    # and the file left over is returned for deletion.
+    # and the file left over is returned for deletion. The manifest, which describes the old files, goes
+    # first.
     unused = encode_corpus.write_codes(tmp_path, grown[:20], keep=15)
     assert unused == [tmp_path / "codes-002.npy", tmp_path / "codes-003.npy"]
     assert np.array_equal(np.load(tmp_path / "codes-001.npy"), grown[10:20])
+    assert not (tmp_path / "manifest.csv").exists()
 
 
 def test_codes_shorter_than_the_manifest_are_a_clear_error(tmp_path):
@@ -152,3 +159,48 @@ def test_codes_shorter_than_the_manifest_are_a_clear_error(tmp_path):
     (tmp_path / "codes-000.npy").rename(tmp_path / "codes.npy")
     with pytest.raises(ValueError, match="rename codes.npy to codes-000.npy"):
         load_codes(tmp_path)
+
+
+def test_a_crash_while_the_codes_are_rewritten_leaves_no_stale_manifest(tmp_path, monkeypatch):
+    """--drop_missing of the first utterance rewrites the codes file the manifest points into. If the run
+    dies before the new manifest is written, the next run must not pair the old manifest with the new
+    codes: it assembles the folder again from the parts."""
+    torch.manual_seed(0)
+    codec_path = tmp_path / "codec.pt"
+    Codec(TINY).save(codec_path)
+    corpus = tmp_path / "corpus" / "spk"
+    corpus.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for i, n_samples in enumerate([3200, 4800, 6400]):
+        sf.write(corpus / f"u{i}.wav", 0.3 * rng.standard_normal(n_samples), 16000)
+        (corpus / f"u{i}.txt").write_text(f"Sentence {i}.")
+    out = tmp_path / "codes"
+    argv = ["encode_corpus.py", "--data", str(tmp_path / "corpus"), "--codec", str(codec_path),
+            "--out_dir", str(out), "--part_size", "2"]
+    monkeypatch.setattr(sys, "argv", argv)
+    encode_corpus.main()
+    codes, rows, _ = load_codes(out)
+    expected = {row["id"]: codes[row["offset"]: row["offset"] + row["length"]].copy() for row in rows}
+
+    (corpus / "u0.wav").unlink()
+    (corpus / "u0.txt").unlink()
+    write_atomic = encode_corpus.write_atomic
+
+    def crash_at_the_manifest(path, write):
+        if path.name == "manifest.csv":
+            raise KeyboardInterrupt("the run dies here")
+        write_atomic(path, write)
+
+    monkeypatch.setattr(encode_corpus, "write_atomic", crash_at_the_manifest)
+    monkeypatch.setattr(sys, "argv", argv + ["--drop_missing"])
+    with pytest.raises(KeyboardInterrupt):
+        encode_corpus.main()
+    assert not (out / "manifest.csv").exists()  # removed before its codes changed
+    monkeypatch.setattr(encode_corpus, "write_atomic", write_atomic)
+    monkeypatch.setattr(sys, "argv", argv)
+    encode_corpus.main()
+    codes, rows, _ = load_codes(out)
+    assert [row["id"] for row in rows] == ["u1", "u2"]
+    for row in rows:
+        assert np.array_equal(codes[row["offset"]: row["offset"] + row["length"]], expected[row["id"]])
+    assert not (out / "parts").exists()
