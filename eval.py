@@ -9,6 +9,7 @@ Evaluate the project's models with numbers a listener cares about, on audio the 
     python eval.py tts --sentences lines.txt --ref_dir originals --out_dir out/eval_lines --speaker slt --asr
     python eval.py tts --out_dir out/eval_clone --clone --asr      # voices from prompts, not speaker tokens
     python eval.py text                                    # how much checkpoints/gpt.pt reads its text
+    python eval.py compare out/eval_a out/eval_b           # is B's WER really lower than A's?
 
 `codec` sends every utterance through encode -> decode, writes the resynthesis to --out_dir (so you can
 listen to it), prints a table per speaker and saves everything in --out_dir/report.json:
@@ -34,6 +35,12 @@ importable.
 token of held-out utterances (teacher-forced, as in training) with their own text, with the text of
 another utterance of the same voice, and with no text. A model that only continues speech scores the
 same with any text; the gap "other - own" is what the text is worth to it, in nats per speech token.
+
+`compare` takes two reports of `codec --asr` or `tts --asr` runs over the same sentences and says whether
+their WER ratios differ by more than the choice of sentences explains: a paired bootstrap (Bisani and
+Ney, 2004) draws the sentences again with replacement many times, recomputes both systems' ratios on
+each draw, and reports the middle 95 % of the differences. An interval that holds 0 means these
+sentences cannot tell the two apart.
 """
 import argparse
 import importlib
@@ -49,6 +56,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -598,6 +606,95 @@ def evaluate_tts(args):
 
 
 # -----------------------------------------------------------------------------------------------------
+# eval.py compare
+
+
+def read_report(path):
+    """The records of a report.json (or of the folder holding one) that were transcribed, as
+    {(speaker, text, k): (words of the text, transcript, transcript of the original or None)}; k counts
+    repeats of a sentence, so a sentence spoken twice pairs with its second saying in the other report."""
+    path = Path(path)
+    path = path / "report.json" if path.is_dir() else path
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        records = report["utterances"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a report.json of eval.py ({type(e).__name__}: {e})") from None
+    seen, out = Counter(), {}
+    for r in records:
+        heard = r.get("heard", r.get("heard_resynthesis"))
+        words = normalize_for_wer(r.get("text") or "")
+        if heard is None or not words:
+            continue
+        key = (r.get("speaker", "all"), r["text"])
+        seen[key] += 1
+        out[key + (seen[key],)] = (words, heard, r.get("heard_original"))
+    if not out:
+        raise ValueError(f"{path}: no transcribed sentences (run eval.py with --asr)")
+    return out
+
+
+def paired_bootstrap(errors_a, errors_b, errors_original, samples=10_000, seed=0):
+    """
+    Errors per sentence of two systems on the same sentences (numpy arrays), and of the originals:
+    (ratio A, ratio B, the 2.5th and 97.5th percentiles of ratio B - ratio A over `samples` draws of the
+    sentences with replacement, the share of draws in which B's ratio is the lower). Each draw keeps a
+    sentence's three counts together: that pairing is what removes the sentences' own difficulty, which
+    both systems share, from the comparison.
+    """
+    def ratio(errors, original):  # over the last axis: one ratio per draw
+        return errors.sum(-1) / np.maximum(original.sum(-1), 1)
+
+    draws = np.random.default_rng(seed).integers(0, len(errors_a), size=(samples, len(errors_a)))  # indices
+    original = errors_original[draws]
+    differences = ratio(errors_b[draws], original) - ratio(errors_a[draws], original)  # (samples,)
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return (ratio(errors_a, errors_original), ratio(errors_b, errors_original), float(low), float(high),
+            float((differences < 0).mean()))
+
+
+def compare_reports(args):
+    try:
+        a, b = read_report(args.a), read_report(args.b)
+    except ValueError as e:
+        sys.exit(f"error: {e}")
+    common = [key for key in a if key in b]
+    if not common:
+        sys.exit(f"error: {args.a} and {args.b} share no transcribed sentence")
+    originals = {key: a[key][2] if a[key][2] is not None else b[key][2] for key in common}  # either's
+    with_original = all(heard is not None for heard in originals.values())
+    print(f"A = {args.a}, B = {args.b}: {len(common)} sentences in both"
+          + ("" if len(common) == len(a) == len(b) else f" (A has {len(a)}, B {len(b)})")
+          + ("; ratio = WER / WER of the originals" if with_original else
+             "; no transcripts of the originals, so WER (not a ratio) is compared"))
+    rows = []
+    for speaker in sorted({key[0] for key in common}) + ["all"]:
+        keys = [key for key in common if speaker in ("all", key[0])]
+        words = [a[key][0] for key in keys]
+
+        def errors(heard):  # word edits of each sentence's transcript
+            return np.array([word_edits(w, normalize_for_wer(h)) for w, h in zip(words, heard)])
+
+        # Without the originals' transcripts, dividing by the number of words compares WERs instead.
+        errors_original = (errors([originals[k] for k in keys]) if with_original
+                           else np.array([len(w) for w in words]))
+        ratio_a, ratio_b, low, high, b_lower = paired_bootstrap(
+            errors([a[k][1] for k in keys]), errors([b[k][1] for k in keys]), errors_original,
+            args.samples, args.seed)
+        rows.append(dict(name=speaker, sentences=len(keys), ratio_a=ratio_a, ratio_b=ratio_b,
+                         difference=ratio_b - ratio_a, low=low, high=high, b_lower=b_lower))
+    if len(rows) == 2:  # one voice: its row is the "all" row
+        rows = rows[1:]
+    unit = "ratio" if with_original else "WER"
+    print(format_table(rows, [("voice", "name", ""), ("sentences", "sentences", "d"),
+                              (f"{unit} A", "ratio_a", ".3f"), (f"{unit} B", "ratio_b", ".3f"),
+                              ("B - A", "difference", "+.3f"), ("95% from", "low", "+.3f"),
+                              ("to", "high", "+.3f"), ("B lower in", "b_lower", ".0%")]))
+    print(f"(paired bootstrap, {args.samples} draws of the sentences; an interval that holds 0 means these "
+          f"sentences cannot tell A from B)")
+
+
+# -----------------------------------------------------------------------------------------------------
 # Command line
 
 
@@ -705,6 +802,14 @@ def build_parser():
     text.add_argument("--split", default="val", help="which utterances: train, val, test")
     text.add_argument("--limit", type=int, default=None, help="at most this many utterances per voice")
     text.set_defaults(run=evaluate_text_use)
+
+    compare = commands.add_parser("compare", help="are two evaluations' WER ratios really different?",
+                                  description="A paired bootstrap of two --asr reports.")
+    compare.add_argument("a", type=Path, help="report.json (or its folder) of system A")
+    compare.add_argument("b", type=Path, help="report.json (or its folder) of system B")
+    compare.add_argument("--samples", type=int, default=10_000, help="bootstrap draws")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.set_defaults(run=compare_reports)
     return parser
 
 

@@ -172,3 +172,66 @@ def test_codec_command_fails_in_one_line(tmp_path):
                           "--codec", tmp_path / codec)  # no codec, no folder, no audio in the folder
         assert result.returncode != 0
         assert result.stderr.startswith("error:") and len(result.stderr.strip().splitlines()) == 1
+
+
+def write_report(folder, records):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps({"utterances": records}))
+    return folder
+
+
+def test_paired_bootstrap_matches_scipy():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    from eval import paired_bootstrap
+    rng = np.random.default_rng(0)
+    original = rng.integers(0, 4, size=150)
+    errors_a = original + rng.integers(0, 4, size=150)
+    errors_b = np.maximum(errors_a - rng.integers(0, 2, size=150), 0)
+    ratio_a, ratio_b, low, high, b_lower = paired_bootstrap(errors_a, errors_b, original, samples=20_000)
+    assert ratio_a == errors_a.sum() / original.sum() and ratio_b == errors_b.sum() / original.sum()
+
+    def difference(a, b, o):
+        return (b.sum() - a.sum()) / o.sum()
+
+    reference = scipy_stats.bootstrap((errors_a, errors_b, original), difference, paired=True,
+                                      vectorized=False, n_resamples=20_000, method="percentile",
+                                      random_state=np.random.default_rng(1)).confidence_interval
+    assert abs(low - reference.low) < 0.02 and abs(high - reference.high) < 0.02
+    assert high < 0 and b_lower == 1.0  # B never has more errors: every draw favours it
+
+
+def test_compare_command(tmp_path):
+    texts = [f"the {w} sat on the mat" for w in ("cat", "dog", "bird", "cow", "hen", "fox")]
+    originals = [t.replace("sat", "sad") for t in texts]  # one word wrong in every original
+    system_a = [dict(speaker="kal", text=t, heard=t.replace("the ", "", 1).replace("mat", "hat"),
+                     heard_original=o) for t, o in zip(texts, originals)]  # two words wrong
+    system_b = [dict(r, heard=t) for r, t in zip(system_a, texts)]  # nothing wrong
+    a = write_report(tmp_path / "a", system_a)
+    b = write_report(tmp_path / "b", system_b[:5])  # B spoke five of the six
+    result = run_eval("compare", a, b / "report.json")
+    assert result.returncode == 0, result.stderr
+    row = next(line.split() for line in result.stdout.splitlines() if line.startswith("all"))
+    # ratio A = 10 errors / 5 in the originals, B = 0 / 5; on every draw B is lower
+    assert row[1:] == ["5", "2.000", "0.000", "-2.000", "-2.000", "-2.000", "100%"]
+    assert "5 sentences in both (A has 6, B 5)" in result.stdout
+    same = run_eval("compare", a, a)
+    row = next(line.split() for line in same.stdout.splitlines() if line.startswith("all"))
+    assert row[1:] == ["6", "2.000", "2.000", "+0.000", "+0.000", "+0.000", "0%"]
+    # Codec reports name the transcript heard_resynthesis. With no originals' transcripts in either
+    # report, WERs are compared instead of ratios.
+    codec = write_report(tmp_path / "c", [dict(speaker="kal", text=t, heard_resynthesis=t) for t in texts])
+    plain = write_report(tmp_path / "p", [dict(r, heard_original=None) for r in system_a])
+    result = run_eval("compare", plain, codec)
+    assert "no transcripts of the originals" in result.stdout
+    row = next(line.split() for line in result.stdout.splitlines() if line.startswith("all"))
+    assert row[2:4] == [f"{12 / 36:.3f}", "0.000"]  # WER of A: 2 of 6 words in each of 6 sentences
+    result = run_eval("compare", codec, a)  # the originals' transcripts of either report serve
+    row = next(line.split() for line in result.stdout.splitlines() if line.startswith("all"))
+    assert "ratio =" in result.stdout and row[2:4] == ["0.000", "2.000"]
+
+    other = write_report(tmp_path / "d", [dict(speaker="ked", text="Something else.", heard="something")])
+    untranscribed = write_report(tmp_path / "e", [dict(speaker="kal", text=texts[0])])
+    for first, second in ((a, other), (a, untranscribed), (a, tmp_path / "missing")):
+        result = run_eval("compare", first, second)
+        assert result.returncode != 0
+        assert result.stderr.startswith("error:") and len(result.stderr.strip().splitlines()) == 1
