@@ -92,7 +92,13 @@ def load_checkpoint(path):
     path = Path(path)
     if not path.is_file():
         raise SystemExit(f"error: no checkpoint to resume at {path}")
-    return torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # truncated, or not a torch file at all: torch raises many kinds
+        raise SystemExit(f"error: {path} is not a readable checkpoint ({type(e).__name__})") from None
+    if not isinstance(checkpoint, dict):
+        raise SystemExit(f"error: {path} is not a checkpoint of this project")
+    return checkpoint
 
 
 class CSVLog:
@@ -132,6 +138,15 @@ class HelpWithDefaults(argparse.HelpFormatter):
         return action.help + " (default: %(default)s)"
 
 
+def at_least_one(text):
+    """argparse type of the flags a step count divides by: a clear error for 0 instead of a
+    ZeroDivisionError at the first step."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_training_args(parser, lr_default):
     """The flags both GPT scripts take. Each script then sets its own defaults (parser.set_defaults);
     lr_default says in words how it picks the learning rate."""
@@ -155,7 +170,7 @@ def add_training_args(parser, lr_default):
     add("--max_tokens", type=int, default=None,
         help="tokens per micro-batch and process, counting padding (default: 4096 on a CPU, 16384 on a GPU)")
     add("--batch_size", type=int, default=64, help="at most this many utterances per micro-batch")
-    add("--grad_accum", type=int, default=1, help="micro-batches per optimizer step")
+    add("--grad_accum", type=at_least_one, default=1, help="micro-batches per optimizer step")
     add("--lr", type=float, default=None, help=f"peak learning rate (default: {lr_default})")
     add("--warmup", type=int, default=None, help="steps of linear learning-rate warm-up")
     add("--weight_decay", type=float, default=0.1, help="AdamW weight decay on matrices and embeddings")
@@ -166,9 +181,9 @@ def add_training_args(parser, lr_default):
         help="probability that a training example loses its text, so that the model also learns to speak "
              "unconditioned: what classifier-free guidance (infer.py --cfg_scale) needs")
     add("--compile", action="store_true", help="torch.compile the model (worth it on a GPU)")
-    add("--eval_every", type=int, default=250, help="steps between validation losses")
+    add("--eval_every", type=at_least_one, default=250, help="steps between validation losses")
     add("--sample_every", type=int, default=1000, help="steps between sample wavs (0: none)")
-    add("--save_every", type=int, default=250, help="steps between checkpoints")
+    add("--save_every", type=at_least_one, default=250, help="steps between checkpoints")
     add("--peak_flops", type=float, default=None,
         help="peak FLOP/s of one GPU, or of the whole CPU, for MFU (default: 312e12 per GPU, 175e9 CPU)")
     add("--seed", type=int, default=1337, help="seed for weights, batches and prompts")
@@ -442,13 +457,16 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
     step, best_val = 0, float("inf")
     if args.resume:
         checkpoint = load_checkpoint(args.out_dir / "last.pt")
+        needed = {"config", "model", "optimizer", "step", "rng", "codes_info", "speaker_map"}
+        if not needed <= checkpoint.keys():
+            raise SystemExit(f"error: {args.out_dir / 'last.pt'} is not a last.pt of train_pretrain.py or "
+                             "train_sft.py")
         check_same_codec(checkpoint["codes_info"], train_set.info, args.out_dir / "last.pt")
         if checkpoint["speaker_map"] != train_set.speaker_map:
             raise SystemExit(f"error: {args.out_dir / 'last.pt'} has another speaker map: other --speakers?")
         raw_model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         step, best_val = checkpoint["step"], checkpoint.get("best_val", float("inf"))
-        set_rng_state(checkpoint["rng"])
     trainable = [p for p in raw_model.parameters() if p.requires_grad]
     model = maybe_compile(raw_model, args.compile, device)
     if world_size > 1:
@@ -492,6 +510,11 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
                                                 "mfu", "seconds"], start_step=step)
     max_steps, budget = args.max_steps, TimeBudget(args.max_minutes, args.max_steps, step)
     progress = tqdm(total=max_steps, initial=step, desc=desc, dynamic_ncols=True, disable=not main)
+    if args.resume:
+        # Restored only now: setting up (data-loader iterators, a compile test) draws random numbers that
+        # the uninterrupted run drew before its first step, so dropout masks, prompts and text dropout go
+        # on exactly where they would have. Under DDP every process takes the first one's state.
+        set_rng_state(checkpoint["rng"])
     start_time = time.time()
     while step < max_steps:
         if args.max_minutes:  # a time budget: the cosine schedule ends when the time does

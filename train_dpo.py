@@ -51,8 +51,8 @@ from dataset.readers import DEMO_DIR
 from dataset.speech_tokens import open_codes
 from infer import DEFAULT_GPT, TTS, TTSError
 from model.sequence import IGNORE, TEXT_VOCAB_SIZE, build_example, collate, encode_text
-from train_common import (CSVLog, HelpWithDefaults, atomic_save, cosine_lr, load_checkpoint, pick_device,
-                          rng_state, seed_everything, set_rng_state)
+from train_common import (CSVLog, HelpWithDefaults, at_least_one, atomic_save, cosine_lr, load_checkpoint,
+                          pick_device, rng_state, seed_everything, set_rng_state)
 
 
 def natural_key(name):
@@ -188,8 +188,8 @@ def main(argv=None):
     add("--data", type=Path, default=DEMO_DIR / "codes",
         help="an encoded corpus whose manifest gives the sentences and voices (only the texts are used)")
     add("--split", default="train", help="the manifest split whose sentences are spoken")
-    add("--sentences", type=int, default=400, help="sentences per voice")
-    add("--tries", type=int, default=4, help="tries per sentence")
+    add("--sentences", type=at_least_one, default=400, help="sentences per voice")
+    add("--tries", type=at_least_one, default=4, help="tries per sentence")
     add("--margin", type=float, default=0.1, help="least CER difference between a pair's tries")
     add("--all_pairs", action="store_true",
         help="every two tries of a sentence that differ by the margin make a pair (default: best and worst)")
@@ -199,9 +199,9 @@ def main(argv=None):
     add("--sft_weight", type=float, default=0.0, help="weight of the chosen tries' cross-entropy")
     add("--lr", type=float, default=1e-5, help="peak learning rate")
     add("--warmup", type=int, default=10, help="steps of linear learning-rate warm-up")
-    add("--batch_size", type=int, default=16, help="pairs per step")
+    add("--batch_size", type=at_least_one, default=16, help="pairs per step")
     add("--max_steps", type=int, default=None, help="optimizer steps (default: 2 passes over the pairs)")
-    add("--eval_every", type=int, default=20, help="steps between held-out measurements")
+    add("--eval_every", type=at_least_one, default=20, help="steps between held-out measurements")
     add("--weight_decay", type=float, default=0.0, help="AdamW weight decay on matrices and embeddings")
     add("--device", default="auto", help="auto, cpu, cuda, ...")
     add("--out_dir", type=Path, default=Path("out/dpo"), help="tries, log.csv, checkpoints")

@@ -47,13 +47,14 @@ args = parser.parse_args()
 
 distributed = setup_distributed(args.device)
 seed_everything(args.seed)
-train_set, val_set = load_data(args, args.max_seq_len)
+# A resumed run keeps the shape it started with, whatever today's flags and defaults say: its context
+# length too, so that it trains on the same examples.
+config = GPTConfig(**load_checkpoint(args.out_dir / "last.pt").get("config", {})) if args.resume else None
+train_set, val_set = load_data(args, config.max_seq_len if config else args.max_seq_len)
 preset = args.preset if args.preset != "auto" else ("gpu" if distributed.device.type == "cuda" else "cpu")
 overrides = {name: getattr(args, name) for name in SIZES}
 sizes = {**PRESETS[preset], **{name: value for name, value in overrides.items() if value is not None}}
-if args.resume:  # a run keeps the shape it started with, whatever today's flags and defaults say
-    config = GPTConfig(**load_checkpoint(args.out_dir / "last.pt")["config"])
-else:
+if config is None:
     if args.text_position_step is None:  # codes per byte: where, on the speech side, a byte is spoken
         args.text_position_step = round(float(np.median(train_set.speech_per_byte())), 3)
     config = GPTConfig(speech_vocab_size=train_set.speech_vocab_size, max_seq_len=args.max_seq_len,

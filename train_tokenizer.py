@@ -42,8 +42,8 @@ from dataset.readers import CorpusError, read_corpus
 from tokenizer.codec import Codec, CodecConfig, code_stats, peak_normalize
 from tokenizer.discriminators import (MultiPeriodDiscriminator, MultiResolutionDiscriminator, MultiScaleMelLoss,
                                       discriminator_loss, feature_matching_loss, generator_adversarial_loss)
-from train_common import (CSVLog, TimeBudget, atomic_save, autocast, load_checkpoint, pick_device, rng_state,
-                          seed_everything, set_rng_state)
+from train_common import (CSVLog, TimeBudget, at_least_one, atomic_save, autocast, load_checkpoint,
+                          pick_device, rng_state, seed_everything, set_rng_state)
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--data", default="demo", help="'demo' or a corpus folder (LJSpeech, LibriTTS, wav+txt)")
@@ -59,7 +59,7 @@ parser.add_argument("--out_dir", type=Path, default=Path("out/codec"), help="che
 parser.add_argument("--resume", action="store_true", help="continue from out_dir/last.pt")
 parser.add_argument("--init_from", type=Path, default=None,
                     help="start from the weights of a saved codec.pt (optimizers and discriminators start fresh)")
-parser.add_argument("--batch_size", type=int, default=8, help="clips per step")
+parser.add_argument("--batch_size", type=at_least_one, default=8, help="clips per step")
 parser.add_argument("--segment_seconds", type=float, default=1.0, help="length of each training clip")
 parser.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (generator and discriminators)")
 parser.add_argument("--gan_start", type=int, default=5_000, help="step at which the discriminators join")
@@ -67,8 +67,9 @@ parser.add_argument("--mel_weight", type=float, default=45.0, help="weight of th
 parser.add_argument("--adv_weight", type=float, default=1.0, help="weight of the adversarial loss")
 parser.add_argument("--fm_weight", type=float, default=2.0, help="weight of the feature-matching loss")
 parser.add_argument("--commit_weight", type=float, default=1.0, help="weight of the commitment loss")
-parser.add_argument("--val_every", type=int, default=1_000, help="steps between validation + samples")
-parser.add_argument("--save_every", type=int, default=250, help="steps between checkpoints")
+parser.add_argument("--val_every", type=at_least_one, default=1_000,
+                    help="steps between validation + samples")
+parser.add_argument("--save_every", type=at_least_one, default=250, help="steps between checkpoints")
 parser.add_argument("--workers", type=int, default=None, help="data loader processes (default: 0 on CPU, 4 on GPU)")
 parser.add_argument("--mpd_channels", default=None,
                     help="multi-period discriminator widths; default 16,64,256,512 on GPU, 16,32,64,128 on CPU")

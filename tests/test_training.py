@@ -298,6 +298,57 @@ def test_pretrain_writes_checkpoints_log_and_samples_and_resumes(pretrained):
     assert [line.split(",")[0] for line in log[1:]] == ["1", "2", "3", "4"]
 
 
+def test_a_resumed_run_goes_on_exactly_as_an_uninterrupted_one(pretrained, tmp_path, monkeypatch):
+    """Interrupted after step 2 and resumed, a run makes the same steps 3 and 4 as one that was never
+    stopped: same losses, same weights. Dropout draws random numbers at every step, so this also checks
+    that the random state comes back exactly where it was."""
+    import runpy
+    import shutil
+
+    import train_common
+    codes, _ = pretrained
+    real_save = train_common.atomic_save
+
+    def keeping_save(obj, path):  # keep a copy of last.pt as it was after step 2
+        real_save(obj, path)
+        if Path(path).name == "last.pt" and obj["step"] == 2:
+            shutil.copy(path, tmp_path / "step2.pt")
+
+    monkeypatch.setattr(train_common, "atomic_save", keeping_save)
+    flags = ["--data", codes, "--max_steps", 4, "--dropout", 0.2, *TINY_GPT, *FAST, "--sample_every", 0]
+
+    def pretrain(out_dir, *extra):
+        argv = ["train_pretrain.py", *map(str, flags), "--out_dir", str(out_dir), *extra]
+        monkeypatch.setattr(sys, "argv", argv)
+        runpy.run_path(str(ROOT / "train_pretrain.py"), run_name="__main__")
+
+    pretrain(tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    shutil.copy(tmp_path / "step2.pt", tmp_path / "b" / "last.pt")
+    pretrain(tmp_path / "b", "--resume")
+
+    def losses(folder):
+        rows = [line.split(",") for line in (folder / "log.csv").read_text().splitlines()[1:]]
+        return {row[0]: row[2] for row in rows}  # step -> training loss
+
+    a, b = losses(tmp_path / "a"), losses(tmp_path / "b")
+    assert list(b) == ["3", "4"] and b == {step: a[step] for step in b}
+    a, b = (torch.load(tmp_path / run / "last.pt", weights_only=False) for run in "ab")
+    assert a["step"] == b["step"] == 4
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+
+
+def test_bad_resume_and_zero_step_flags_are_one_line_errors(tmp_path):
+    (tmp_path / "last.pt").write_bytes(b"half a checkpoint")
+    cases = ((["--out_dir", tmp_path, "--resume"], f"error: {tmp_path / 'last.pt'} is not a readable checkpoint"),
+             (["--eval_every", 0], "--eval_every: must be at least 1, got 0"),
+             (["--grad_accum", 0], "--grad_accum: must be at least 1, got 0"))
+    for extra, message in cases:
+        result = run_script("train_pretrain.py", "--data", tmp_path / "no_codes", "--device", "cpu", *extra)
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert message in result.stderr.strip().splitlines()[-1]
+
+
 def test_time_budget_ends_the_schedule_early_and_best_pt_keeps_the_lowest_validation_loss(pretrained,
                                                                                            tmp_path):
     codes, _ = pretrained
