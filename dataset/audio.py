@@ -79,10 +79,14 @@ def save_audio(path, wav, sample_rate=SAMPLE_RATE):
     path = Path(path)
     wav = torch.as_tensor(wav).detach().float().cpu().clamp(-1, 1).numpy()
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # same extension: soundfile infers the format
-    if path.suffix.lower() == ".ogg":
-        sf.write(str(tmp), wav, sample_rate, subtype="VORBIS", compression_level=OGG_COMPRESSION_LEVEL)
-    else:
-        sf.write(str(tmp), wav, sample_rate, subtype="PCM_16")
+    try:
+        if path.suffix.lower() == ".ogg":
+            sf.write(str(tmp), wav, sample_rate, subtype="VORBIS", compression_level=OGG_COMPRESSION_LEVEL)
+        else:
+            sf.write(str(tmp), wav, sample_rate, subtype="PCM_16")
+    except (sf.SoundFileError, RuntimeError) as e:  # libsndfile's: no such folder, disk full, ...
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"cannot write {path}: {e}") from None  # what callers catch for file trouble
     tmp.replace(path)
 
 

@@ -10,6 +10,7 @@ Every signal is built in float64 (time = n / rate): in float32 the phase of a 3 
 second already drifts by ~1e-4 rad, which would blur the 1e-3 tolerances below.
 """
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -373,6 +374,21 @@ def test_save_audio_overwrites_clamps_and_takes_rate(tmp_path):
     data, rate = sf.read(path, dtype="float32")
     assert rate == 24000 and len(data) == 50
     assert np.all(data > 0.99) and np.all(data <= 1.0)  # clamped to full scale, not wrapped
+
+
+def test_save_audio_that_fails_leaves_nothing_and_says_so(tmp_path, monkeypatch):
+    path = tmp_path / "x.wav"
+    save_audio(path, torch.zeros(100))
+
+    def full_disk(file, *args, **kwargs):  # libsndfile fails halfway through a write
+        Path(file).write_bytes(b"RIFF half a header")
+        raise sf.SoundFileError("Error : no space left on device")
+
+    monkeypatch.setattr(sf, "write", full_disk)
+    with pytest.raises(OSError, match="cannot write .*x.wav: Error : no space left"):
+        save_audio(path, torch.ones(100))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.wav"]  # no temp file left behind
+    assert len(sf.read(path)[0]) == 100 and not sf.read(path)[0].any()  # the earlier file, unharmed
 
 
 def test_resample_empty_input_gives_empty_output():

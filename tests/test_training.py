@@ -340,7 +340,8 @@ def test_a_resumed_run_goes_on_exactly_as_an_uninterrupted_one(pretrained, tmp_p
 
 def test_bad_resume_and_zero_step_flags_are_one_line_errors(tmp_path):
     (tmp_path / "last.pt").write_bytes(b"half a checkpoint")
-    cases = ((["--out_dir", tmp_path, "--resume"], f"error: {tmp_path / 'last.pt'} is not a readable checkpoint"),
+    unreadable = f"error: {tmp_path / 'last.pt'} is not a readable checkpoint"
+    cases = ((["--out_dir", tmp_path, "--resume"], unreadable),
              (["--eval_every", 0], "--eval_every: must be at least 1, got 0"),
              (["--grad_accum", 0], "--grad_accum: must be at least 1, got 0"))
     for extra, message in cases:
