@@ -33,6 +33,10 @@ def test_ordinals_and_years():
     ("At 12:00 it was -5 degrees.", "at twelve o'clock it was minus five degrees."),
     ("Rock & roll \u2014 \u201cyes\u201d\u2026", "rock and roll, yes..."),
     ("Mr. and Mrs. Smith (the best)", "mister and missus smith, the best"),
+    ("Sales rose 1,250% in a year.", "sales rose one thousand two hundred fifty percent in a year."),
+    ("Open at 9 a.m. on Sundays, closed at 5 p.m. Then we rest.",
+     "open at nine a m on sundays, closed at five p m. then we rest."),
+    ("We left at 6 p.m.", "we left at six p m."),
 ])
 def test_sentences(text, spoken):
     assert normalize(text) == spoken

@@ -111,6 +111,13 @@ def _time(match):
     return f" {spoken} "
 
 
+def _am_pm(match):
+    """'a.m.' -> 'a m', keeping the full stop when it also ends the sentence ('at 9 p.m. Then ...')."""
+    following = match.group(2)  # None, or what comes next: the end of the text, or spaces and a letter
+    ends_sentence = following is not None and (following.strip() == "" or following.strip().isupper())
+    return f"{match.group(1)} m" + ("." if ends_sentence else "")
+
+
 def _decimal(match):
     return f" {_integer(match.group(1))} point {digits_to_words(match.group(2))} "
 
@@ -136,9 +143,9 @@ def normalize(text):
     text = re.sub(r"\b([A-Za-z]+)\.(?=\s|$)",
                   lambda m: ABBREVIATIONS.get(m.group(1).lower(), m.group(0)), text)
     text = re.sub(r"([$£€])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?", _money, text)
-    text = re.sub(r"(\d+(?:\.\d+)?)\s?%", lambda m: f" {m.group(1)} percent ", text)
+    text = re.sub(r"((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s?%", lambda m: f" {m.group(1)} percent ", text)
     text = re.sub(r"\b(\d{1,2}):(\d{2})(?!\d)(?:\s?([ap]\.?m)\b)?", _time, text, flags=re.IGNORECASE)
-    text = re.sub(r"\b([ap])\.m\.", r"\1 m", text, flags=re.IGNORECASE)  # "9 a.m."
+    text = re.sub(r"\b([ap])\.m\.(?=(\s+[A-Z]|\s*$)?)", _am_pm, text, flags=re.IGNORECASE)  # "9 a.m."
     text = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: f" {ordinal_to_words(int(m.group(1)))} ", text,
                   flags=re.IGNORECASE)
     text = re.sub(r"(?<![\d.])(\d[\d,]*)\.(\d+)", _decimal, text)
