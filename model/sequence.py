@@ -1,8 +1,15 @@
 """
 How one training example is laid out as a single token sequence, and which positions carry a loss.
 
-    [START] [speaker?] prompt_text text [SPEECH_START] prompt_speech speech        (inputs)
-       -        -          -        -    speech[0]       -      speech[1:] END       (targets)
+    [START] [speaker?] text [SPEECH_START] speech                  (inputs)
+       -        -       -    speech[0]     speech[1:] END          (targets)
+
+    [START] prompt_text text [SPEECH_START] prompt_speech[:-1] prompt_speech[-1] speech
+       -         -       -         -                -                speech[0]     speech[1:] END
+
+With a voice prompt (second layout: inputs, then targets) the last prompt code predicts speech[0]: the
+target of a position is always the token after it, and only the utterance's own speech and END are
+trained.
 
 Everything lives in one id space so a sequence is one LongTensor (see model/gpt.py, GPT.embed):
 ids in [0, text_vocab_size) are text-side tokens (256 UTF-8 byte values, then START, SPEECH_START,
@@ -20,8 +27,9 @@ from tokenizer.text import normalize
 BYTE_VALUES = 256
 START, SPEECH_START, PAD = 256, 257, 258
 FIRST_SPEAKER = 259
-# LibriTTS has ~2,500 speakers but most appear briefly; 1,024 ids cover the demo corpus, LJSpeech and
-# the LibriTTS "clean" subsets. Other voices come in through the speech prompt instead.
+# 1,024 ids cover the demo corpus, LJSpeech, and either of LibriTTS's clean training subsets (247 and 904
+# speakers; the two together have 1,151, all of LibriTTS about 2,500: past 1,024, training stops with a
+# one-line error, so train on a subset of the voices). Other voices come in through the speech prompt.
 MAX_SPEAKERS = 1024
 TEXT_VOCAB_SIZE = FIRST_SPEAKER + MAX_SPEAKERS
 SPEECH_VOCAB_SIZE = 1024  # the codec's codebook size (tokenizer/codec.py, CodecConfig.codebook_size)
