@@ -24,10 +24,11 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
 
 
 def repetition_aware(logits, code, recent, max_repeats, temperature=1.0, generator=None):
-    """Repetition-aware sampling (CosyVoice 2): `code`, sampled from logits (V,), stands unless it already
-    occurs max_repeats times in `recent` (the last few codes); then a code is drawn again from the whole
+    """Repetition-aware sampling: `code`, sampled from logits (V,), stands unless it already occurs
+    max_repeats times in `recent` (the last few codes); then a code is drawn again from the whole
     distribution (no top-k / top-p) without it, because a code the nucleus keeps choosing is how a model
-    falls into a loop it cannot leave."""
+    falls into a loop it cannot leave. CosyVoice 2 (after VALL-E 2) redraws from the whole distribution
+    too, but keeps the repeated code in it; leaving it out makes every redraw break the run."""
     if recent.count(code) < max_repeats:
         return code
     logits = logits.clone()
