@@ -18,17 +18,24 @@ TINY = CodecConfig(encoder_channels=8, encoder_max_channels=16, codebook_size=32
                    decoder_dim=32, decoder_intermediate=64, decoder_layers=2)
 
 
-def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
+def make_corpus(tmp_path, lengths, seed=0):
+    """A tiny codec (tmp_path/codec.pt) and a one-speaker corpus of noise utterances u0, u1, ... of these
+    lengths in samples (tmp_path/corpus/spk). Returns (codec path, speaker folder, numpy generator)."""
     torch.manual_seed(0)
     codec_path = tmp_path / "codec.pt"
     Codec(TINY).save(codec_path)
-    codec = Codec.load(codec_path)
     corpus = tmp_path / "corpus" / "spk"
     corpus.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i, n_samples in enumerate([3000, 4800, 7001]):
+    rng = np.random.default_rng(seed)
+    for i, n_samples in enumerate(lengths):
         sf.write(corpus / f"u{i}.wav", 0.3 * rng.standard_normal(n_samples), 16000)
         (corpus / f"u{i}.txt").write_text(f"Sentence {i}.")
+    return codec_path, corpus, rng
+
+
+def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
+    codec_path, corpus, rng = make_corpus(tmp_path, [3000, 4800, 7001])
+    codec = Codec.load(codec_path)
     (corpus / "broken.wav").write_bytes(b"not audio at all")
     (corpus / "broken.txt").write_text("Lost.")
     out = tmp_path / "codes"
@@ -165,15 +172,7 @@ def test_a_crash_while_the_codes_are_rewritten_leaves_no_stale_manifest(tmp_path
     """--drop_missing of the first utterance rewrites the codes file the manifest points into. If the run
     dies before the new manifest is written, the next run must not pair the old manifest with the new
     codes: it assembles the folder again from the parts."""
-    torch.manual_seed(0)
-    codec_path = tmp_path / "codec.pt"
-    Codec(TINY).save(codec_path)
-    corpus = tmp_path / "corpus" / "spk"
-    corpus.mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    for i, n_samples in enumerate([3200, 4800, 6400]):
-        sf.write(corpus / f"u{i}.wav", 0.3 * rng.standard_normal(n_samples), 16000)
-        (corpus / f"u{i}.txt").write_text(f"Sentence {i}.")
+    codec_path, corpus, _ = make_corpus(tmp_path, [3200, 4800, 6400], seed=1)
     out = tmp_path / "codes"
     argv = ["encode_corpus.py", "--data", str(tmp_path / "corpus"), "--codec", str(codec_path),
             "--out_dir", str(out), "--part_size", "2"]
