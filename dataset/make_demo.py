@@ -113,10 +113,16 @@ def check_festival(voices):
 
 
 def write_metadata(sentences, voices, path):
-    """metadata.csv, written atomically: the order is voice by voice, sentence by sentence."""
-    lines = ["id|speaker|split|text"]
+    """metadata.csv, written atomically: the order is voice by voice, sentence by sentence. The rows of
+    voices already listed but not among `voices` stay as they are (`--voices kal` on a corpus of three
+    voices must not make the other two disappear from it)."""
+    rows = {}  # voice -> its lines, in the order the voices appear in the file
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+            rows.setdefault(line.split("|")[1], []).append(line)
     for short in voices:
-        lines += [f"{utterance_id(short, i)}|{short}|{split_of(i)}|{s}" for i, s in enumerate(sentences)]
+        rows[short] = [f"{utterance_id(short, i)}|{short}|{split_of(i)}|{s}" for i, s in enumerate(sentences)]
+    lines = ["id|speaker|split|text"] + [line for voice_lines in rows.values() for line in voice_lines]
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tmp.replace(path)

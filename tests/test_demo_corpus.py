@@ -64,6 +64,16 @@ def test_metadata_matches_what_make_demo_writes(tmp_path):
     assert (tmp_path / "metadata.csv").read_bytes() == (DEMO_DIR / "metadata.csv").read_bytes()
 
 
+def test_speaking_one_voice_again_keeps_the_others_in_the_metadata(tmp_path):
+    path = tmp_path / "metadata.csv"
+    make_demo.write_metadata(SENTENCES[:30], make_demo.VOICES, path)
+    before = path.read_text().splitlines()
+    make_demo.write_metadata(SENTENCES[:40], {"ked": make_demo.VOICES["ked"]}, path)  # --voices ked, grown
+    after = path.read_text().splitlines()
+    assert [line.split("|")[1] for line in after[1:]] == ["kal"] * 30 + ["ked"] * 40 + ["slt"] * 30
+    assert [line for line in after if "|ked|" not in line] == [line for line in before if "|ked|" not in line]
+
+
 def test_splits_are_disjoint_by_sentence():
     by_split = {split: {r["text"] for r in METADATA if r["split"] == split} for split in ("train", "val", "test")}
     assert {r["split"] for r in METADATA} == set(by_split)
