@@ -228,7 +228,7 @@ def main(argv=None):
     device = pick_device(args.device)
     try:
         {"codec": bench_codec, "tts": bench_tts, "train": bench_train}[args.what](args, device)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:  # no codec there, or not a codec (Codec.load)
         sys.exit(f"error: {e}")
 
 

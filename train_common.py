@@ -419,7 +419,11 @@ def load_sample_codec(info, device):
     if not path.is_file():
         print(f"warning: no codec at {path} (the one the codes were made with): no sample wavs")
         return None
-    codec = Codec.load(path, device)
+    try:
+        codec = Codec.load(path, device)
+    except ValueError as e:
+        print(f"warning: {e}: no sample wavs")
+        return None
     if not codec_fits(codec, path, info):
         print(f"warning: {path} is not the codec the codes were made with any more: no sample wavs")
         return None

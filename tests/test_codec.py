@@ -174,6 +174,19 @@ def test_load_missing_file_is_one_line(tmp_path):
     assert "\n" not in str(error.value) and "train_tokenizer.py" in str(error.value)
 
 
+def test_load_of_something_else_is_one_line(codec, tmp_path):
+    codec.save(tmp_path / "codec.pt")
+    (tmp_path / "truncated.pt").write_bytes((tmp_path / "codec.pt").read_bytes()[:5000])
+    torch.save({"config": {"n_layer": 4, "d_model": 64}, "state_dict": {}}, tmp_path / "gpt.pt")  # a GPT's
+    state = torch.load(tmp_path / "codec.pt", weights_only=True)
+    state["config"]["decoder_dim"] *= 2  # the right keys, other shapes
+    torch.save(state, tmp_path / "other.pt")
+    for name in ("truncated.pt", "gpt.pt", "other.pt"):
+        with pytest.raises(ValueError) as error:
+            Codec.load(tmp_path / name)
+        assert "\n" not in str(error.value) and f"{name}: not a codec saved by Codec.save" in str(error.value)
+
+
 def test_tiny_codec_learns_to_reconstruct():
     # A few dozen steps on one clip must lower the mel loss clearly: the whole path (encoder, straight-
     # through quantizer, decoder, iSTFT, mel loss) carries gradient.
@@ -229,6 +242,8 @@ def test_train_tokenizer_runs_resumes_and_exports(tmp_path):
     assert list((out / "samples").glob("step000003_*.wav"))
     codec = Codec.load(out / "codec.pt")
     assert codec.codebook_size == 32 and codec.encode(torch.zeros(1600) + 0.1).shape == (5,)
+    with pytest.raises(ValueError, match="last.pt: not a codec saved by Codec.save"):
+        Codec.load(out / "last.pt")  # the training state, not the codec
     # Going on from the exported weights alone (a fresh optimizer) works too.
     init = [c if c != str(out) else str(tmp_path / "out2") for c in command]
     subprocess.run(init + ["--max_steps", "1", "--init_from", str(out / "codec.pt")], check=True,

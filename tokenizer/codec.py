@@ -446,17 +446,21 @@ class Codec(nn.Module):
 
     @classmethod
     def load(cls, path=None, device="cpu"):
-        """Load a codec saved by `save` (or a training checkpoint of train_tokenizer.py); no path: the
-        shipped demo codec."""
+        """Load a codec saved by `save` (train_tokenizer.py writes one as codec.pt beside its last.pt);
+        no path: the shipped demo codec. Anything else is a ValueError that names the file."""
         path = Path(path or DEFAULT_CHECKPOINT)
         if not path.is_file():
             raise FileNotFoundError(f"no codec at {path}: train one with python train_tokenizer.py")
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        config = dict(checkpoint["config"])
-        config["encoder_strides"] = tuple(config["encoder_strides"])
-        codec = cls(CodecConfig(**config))
-        state = {k: v.float() if v.is_floating_point() else v for k, v in checkpoint["state_dict"].items()}
-        result = codec.load_state_dict(state, strict=False)  # saved files leave out the EMA statistics
+        not_a_codec = f"{path}: not a codec saved by Codec.save (train_tokenizer.py writes codec.pt)"
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+            config = dict(checkpoint["config"])
+            config["encoder_strides"] = tuple(config["encoder_strides"])
+            codec = cls(CodecConfig(**config))
+            state = {k: v.float() if v.is_floating_point() else v for k, v in checkpoint["state_dict"].items()}
+            result = codec.load_state_dict(state, strict=False)  # saved files leave out the EMA statistics
+        except Exception as e:  # truncated, not a torch file, training state, a GPT, other shapes: many kinds
+            raise ValueError(f"{not_a_codec}: {type(e).__name__}") from None
         missing = [k for k in result.missing_keys if not k.startswith(TRAINING_ONLY)]
         if missing or result.unexpected_keys:
             raise ValueError(f"{path}: not a codec of this version (missing {missing[:3]}, "
