@@ -457,7 +457,8 @@ class Codec(nn.Module):
             config = dict(checkpoint["config"])
             config["encoder_strides"] = tuple(config["encoder_strides"])
             codec = cls(CodecConfig(**config))
-            state = {k: v.float() if v.is_floating_point() else v for k, v in checkpoint["state_dict"].items()}
+            state = {k: v.float() if v.is_floating_point() else v
+                     for k, v in checkpoint["state_dict"].items()}
             result = codec.load_state_dict(state, strict=False)  # saved files leave out the EMA statistics
         except Exception as e:  # truncated, not a torch file, training state, a GPT, other shapes: many kinds
             raise ValueError(f"{not_a_codec}: {type(e).__name__}") from None
