@@ -62,7 +62,8 @@ def token_spans(utterances, rows, n_tokens, tokens_per_second):
     them (a clip's worth) and as many as the audio's duration calls for (one token per hop, give or take
     one); and their (offset, length) spans in the codes array. Others are left out: a corpus encoded in
     part, or audio changed since it was encoded."""
-    by_id = {row["id"]: (row["offset"], row["length"]) for row in rows}
-    fits = [u for u in utterances if u.id in by_id and by_id[u.id][1] >= n_tokens
-            and abs(u.duration * tokens_per_second - by_id[u.id][1]) <= 1]
-    return fits, [by_id[u.id] for u in fits]
+    # An utterance is named by its speaker and id: a folder corpus may hold spk1/001.wav and spk2/001.wav.
+    spans = {(row["speaker"], row["id"]): (row["offset"], row["length"]) for row in rows}
+    fits = [u for u in utterances if (u.speaker, u.id) in spans and spans[u.speaker, u.id][1] >= n_tokens
+            and abs(u.duration * tokens_per_second - spans[u.speaker, u.id][1]) <= 1]
+    return fits, [spans[u.speaker, u.id] for u in fits]

@@ -132,10 +132,18 @@ def write_codes(out_dir, codes, keep):
     return [path for path in old if path not in kept + new]
 
 
+def utterance_key(u):
+    """What tells utterances apart: speaker and id (a folder corpus may hold spk1/001.wav and spk2/001.wav).
+    u: an Utterance or a manifest row."""
+    speaker, id = (u["speaker"], u["id"]) if isinstance(u, dict) else (u.speaker, u.id)
+    return f"{speaker}/{id}"
+
+
 def part_ids(path):
-    """The utterance ids a finished part holds (None: no part there, or one without ids). The order of the
-    utterances can differ between runs (a grown corpus keeps the stored order; a folder without a manifest
-    takes the corpus's), so a part is reused only for the very utterances it was made for."""
+    """The utterances (by utterance_key) a finished part holds (None: no part there, or one without).
+    The order of the utterances can differ between runs (a grown corpus keeps the stored order; a folder
+    without a manifest takes the corpus's), so a part is reused only for the very utterances it was made
+    for."""
     if not path.is_file():
         return None
     with np.load(path) as part:
@@ -198,8 +206,8 @@ def main():
             codes_done, rows, _ = load_codes(out_dir)
         except ValueError as e:
             sys.exit(f"error: {e}")
-        here, stored_ids = {u.id for u in corpus.utterances}, {row["id"] for row in rows}
-        absent = [row for row in rows if row["id"] not in here]
+        here, stored_ids = {utterance_key(u) for u in corpus.utterances}, {utterance_key(row) for row in rows}
+        absent = [row for row in rows if utterance_key(row) not in here]
         if here <= stored_ids and not (absent and args.drop_missing):  # every utterance here is encoded
             # Utterances whose audio is not here (a fresh clone has only the committed part of the demo
             # audio) keep their codes: the folder is left as it is.
@@ -215,19 +223,23 @@ def main():
         stored_rows = rows
         if absent and args.drop_missing:
             print(f"dropping the codes of {len(absent)} utterances whose audio is not here")
-            rows = [row for row in rows if row["id"] in here]
+            rows = [row for row in rows if utterance_key(row) in here]
         elif absent:
             print(f"keeping the codes of {len(absent)} utterances whose audio is not here")
-        current = {u.id: u for u in corpus.utterances}
-        encoded = {row["id"]: np.array(codes_done[row["offset"]: row["offset"] + row["length"]]) for row in rows}
+        current = {utterance_key(u): u for u in corpus.utterances}
+        encoded = {utterance_key(row): np.array(codes_done[row["offset"]: row["offset"] + row["length"]])
+                   for row in rows}
         for row in stored_rows:  # the leading stored utterances that stay, and stay where they are
-            if row["id"] not in encoded or row["offset"] != keep:
+            if utterance_key(row) not in encoded or row["offset"] != keep:
                 break
             keep += row["length"]
-        kept = [current.get(row["id"]) or Utterance(audio_path=None, text=row["text"], speaker=row["speaker"],
-                                                    duration=0.0, id=row["id"], split=row["split"])
-                for row in rows]
-        corpus.utterances = kept + [u for u in corpus.utterances if u.id not in encoded]
+
+        def without_audio(row):  # stands in for a kept utterance whose audio is not here
+            return Utterance(audio_path=None, text=row["text"], speaker=row["speaker"], duration=0.0,
+                             id=row["id"], split=row["split"])
+
+        kept = [current.get(utterance_key(row)) or without_audio(row) for row in rows]
+        corpus.utterances = kept + [u for u in corpus.utterances if utterance_key(u) not in encoded]
     write_atomic(info_path, lambda p: p.write_text(json.dumps(info, indent=1) + "\n"))
     print(summary)
 
@@ -238,14 +250,14 @@ def main():
         for part in range(n_parts):
             chunk = utterances[part * args.part_size: (part + 1) * args.part_size]
             part_path = parts_dir / f"part{part:05d}.npz"
-            ids = [u.id for u in chunk]
+            ids = [utterance_key(u) for u in chunk]
             if part_ids(part_path) == ids:  # finished by an earlier run, for the same utterances
                 progress.update(len(chunk))
                 continue
             codes, lengths = [], []
             for u in chunk:
-                if u.id in encoded:
-                    tokens = encoded[u.id]
+                if utterance_key(u) in encoded:
+                    tokens = encoded[utterance_key(u)]
                 else:
                     try:
                         tokens = codec.encode(load_audio(u.audio_path, codec.sample_rate)).cpu().numpy()

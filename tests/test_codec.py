@@ -314,7 +314,7 @@ def test_clip_tokens_are_the_tokens_of_the_clip_samples(codec, tmp_path):
     rows, offset = [], 0
     for u in utterances[:4]:  # u4 has no tokens
         length = len(full[u.id]) + (3 if u.id == "u1" else 0)  # u1's do not fit its audio
-        rows.append(dict(id=u.id, offset=offset, length=length))
+        rows.append(dict(speaker=u.speaker, id=u.id, offset=offset, length=length))
         offset += len(full[u.id])
     codes = torch.cat([full[u.id] for u in utterances[:4]]).numpy().astype(np.uint16)
     hop, n_tokens = codec.hop_length, 10

@@ -57,9 +57,9 @@ def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
     planted = np.full(15, 7, dtype=np.uint16)
     (out / "parts").mkdir()
     np.savez(out / "parts" / "part00000.npz", codes=np.concatenate([codes[:10], planted]),
-             lengths=np.array([10, 15]), ids=np.array(["u0", "u1"]))
+             lengths=np.array([10, 15]), ids=np.array(["spk/u0", "spk/u1"]))
     np.savez(out / "parts" / "part00001.npz", codes=np.full(22, 3, dtype=np.uint16), lengths=np.array([22]),
-             ids=np.array(["u1"]))
+             ids=np.array(["spk/u1"]))
     (out / "manifest.csv").unlink()
     subprocess.run(command, check=True, capture_output=True)
     resumed, rows, _ = load_codes(out)
@@ -203,3 +203,28 @@ def test_a_crash_while_the_codes_are_rewritten_leaves_no_stale_manifest(tmp_path
     for row in rows:
         assert np.array_equal(codes[row["offset"]: row["offset"] + row["length"]], expected[row["id"]])
     assert not (out / "parts").exists()
+
+
+def test_same_file_names_in_two_speakers_folders_are_two_utterances(tmp_path):
+    """A folder corpus of spk1/001.wav and spk2/001.wav: the ids repeat, the utterances do not."""
+    codec_path, spk1, rng = make_corpus(tmp_path, [3200])
+    spk2 = spk1.parent / "spk2"
+    spk2.mkdir()
+    sf.write(spk2 / "u0.wav", 0.3 * rng.standard_normal(4800), 16000)
+    (spk2 / "u0.txt").write_text("Another sentence.")
+    out = tmp_path / "codes"
+    command = [sys.executable, str(ROOT / "dataset" / "encode_corpus.py"), "--data", str(tmp_path / "corpus"),
+               "--codec", str(codec_path), "--out_dir", str(out)]
+    subprocess.run(command, check=True, capture_output=True)
+    codec = Codec.load(codec_path)
+    codes, rows, _ = load_codes(out)
+    assert [(r["speaker"], r["id"], r["length"]) for r in rows] == [("spk", "u0", 10), ("spk2", "u0", 15)]
+    for row, folder in zip(rows, (spk1, spk2)):
+        expected = codec.encode(load_audio(folder / "u0.wav")).numpy()
+        assert np.array_equal(codes[row["offset"]: row["offset"] + row["length"]], expected)
+    sf.write(spk2 / "u1.wav", 0.3 * rng.standard_normal(2000), 16000)  # growth keeps both
+    (spk2 / "u1.txt").write_text("A third one.")
+    subprocess.run(command, check=True, capture_output=True)
+    grown, rows, _ = load_codes(out)
+    assert [(row["speaker"], row["id"]) for row in rows] == [("spk", "u0"), ("spk2", "u0"), ("spk2", "u1")]
+    assert np.array_equal(grown[:25], codes)
