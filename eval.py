@@ -640,17 +640,22 @@ def paired_bootstrap(errors_a, errors_b, errors_original, samples=10_000, seed=0
     (ratio A, ratio B, the 2.5th and 97.5th percentiles of ratio B - ratio A over `samples` draws of the
     sentences with replacement, the share of draws in which B's ratio is the lower). Each draw keeps a
     sentence's three counts together: that pairing is what removes the sentences' own difficulty, which
-    both systems share, from the comparison.
+    both systems share, from the comparison. Draws whose originals made no error have no ratio and are
+    left out; if the originals made none at all, every value is None.
     """
-    def ratio(errors, original):  # over the last axis: one ratio per draw
-        return errors.sum(-1) / np.maximum(original.sum(-1), 1)
+    def ratio(errors, original):  # over the last axis: one ratio per draw; NaN where the originals made none
+        total = original.sum(-1)
+        return errors.sum(-1) / np.where(total > 0, total, np.nan)
 
     draws = np.random.default_rng(seed).integers(0, len(errors_a), size=(samples, len(errors_a)))  # indices
     original = errors_original[draws]
     differences = ratio(errors_b[draws], original) - ratio(errors_a[draws], original)  # (samples,)
+    differences = differences[~np.isnan(differences)]
+    if not len(differences):  # the originals made no error: no ratio to compare
+        return None, None, None, None, None
     low, high = np.percentile(differences, [2.5, 97.5])
-    return (ratio(errors_a, errors_original), ratio(errors_b, errors_original), float(low), float(high),
-            float((differences < 0).mean()))
+    return (float(ratio(errors_a, errors_original)), float(ratio(errors_b, errors_original)), float(low),
+            float(high), float((differences < 0).mean()))
 
 
 def compare_reports(args):
@@ -682,7 +687,8 @@ def compare_reports(args):
             errors([a[k][1] for k in keys]), errors([b[k][1] for k in keys]), errors_original,
             args.samples, args.seed)
         rows.append(dict(name=speaker, sentences=len(keys), ratio_a=ratio_a, ratio_b=ratio_b,
-                         difference=ratio_b - ratio_a, low=low, high=high, b_lower=b_lower))
+                         difference=None if ratio_a is None else ratio_b - ratio_a, low=low, high=high,
+                         b_lower=b_lower))
     if len(rows) == 2:  # one voice: its row is the "all" row
         rows = rows[1:]
     unit = "ratio" if with_original else "WER"
@@ -712,7 +718,11 @@ def evaluate_text_use(args):
     data = SpeechTokens(codes, rows, info, checkpoint["speaker_map"], model.cfg.max_seq_len)
     if len(data) == 0:
         raise SystemExit(f"error: no {args.split} utterances of the model's voices in {args.data}")
-    picked = [i for indices in data.by_speaker.values() for i in indices[:args.limit]]
+    # Each utterance is also scored with another one's text, of the same voice: voices need two or more.
+    picked = [i for indices in data.by_speaker.values() if len(indices[:args.limit]) > 1
+              for i in indices[:args.limit]]
+    if not picked:
+        raise SystemExit("error: eval.py text needs at least two utterances of a voice (--limit 2 or more)")
 
     def speech_loss(index, text_ids):  # mean loss per speech token (codes and END) of utterance `index`
         speaker = data.speaker_map[data.rows[index]["speaker"]]

@@ -91,11 +91,21 @@ try:
 except CorpusError as e:
     sys.exit(f"error: {e}")
 train_set = [u for u in corpus if u.split == "train"] or corpus.utterances
-# Two validation utterances per speaker (of the first eight speakers), so every voice is heard.
-val_pool = [u for u in corpus if u.split == "val"] or corpus.utterances
-val_set = []
-for speaker in sorted({u.speaker for u in val_pool})[:8]:
-    val_set += [u for u in val_pool if u.speaker == speaker][:2]
+# Two validation utterances per speaker (of the first eight speakers), so every voice is heard. A corpus
+# without a val split (LJSpeech, LibriTTS, plain folders) lends each of those speakers' last two training
+# utterances instead, and trains without them if the speaker has five or more: a validation loss on clips
+# the codec trains on would not show it memorising them.
+val_pool = [u for u in corpus if u.split == "val"]
+val_set, held_out = [], []
+for speaker in sorted({u.speaker for u in val_pool or train_set})[:8]:
+    if val_pool:
+        val_set += [u for u in val_pool if u.speaker == speaker][:2]
+        continue
+    theirs = [u for u in train_set if u.speaker == speaker]
+    val_set += theirs[-2:]
+    if len(theirs) >= 5:
+        held_out += theirs[-2:]
+train_set = [u for u in train_set if u not in held_out]
 print(corpus.summary())
 print(f"training on {len(train_set)} utterances, {sum(u.duration for u in train_set) / 3600:.2f} h; device {device}")
 
@@ -242,8 +252,9 @@ while step < max_steps:
     batch = next(batches)
     wav, codes = (batch[0], batch[1].to(device)) if args.codes else (batch, None)
     wav = wav.to(device, non_blocking=True)  # (B, T)
+    lr = learning_rate(step)  # the rate of this step: logged with it below
     for group in opt_g.param_groups + opt_d.param_groups:
-        group["lr"] = learning_rate(step)
+        group["lr"] = lr
     if args.decoder_only:
         with torch.no_grad():  # the frozen half, in fp32 as in Codec.encode, so the codes are the same
             if codes is None:
@@ -287,7 +298,7 @@ while step < max_steps:
     step += 1
     steps_timed += 1
 
-    row = dict(step=step, lr=f"{learning_rate(step):.2e}", mel=f"{mel.item():.4f}", commit=f"{commit.item():.4f}",
+    row = dict(step=step, lr=f"{lr:.2e}", mel=f"{mel.item():.4f}", commit=f"{commit.item():.4f}",
                adv=f"{adv.item():.4f}", fm=f"{fm.item():.4f}", disc=f"{disc.item():.4f}",
                codes_used=stats["codes_used"], perplexity=f"{stats['perplexity']:.1f}")
     if step % args.val_every == 0 or step == max_steps:

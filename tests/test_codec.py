@@ -219,6 +219,18 @@ def noise_corpus(folder, n_utterances, n_samples, seed):
     return rng
 
 
+def test_a_corpus_without_a_val_split_holds_out_its_validation_clips(tmp_path):
+    noise_corpus(tmp_path, 6, 8000, seed=1)  # a plain folder: every utterance is in the train split
+    command = [sys.executable, str(ROOT / "train_tokenizer.py"), "--data", str(tmp_path / "corpus"),
+               "--device", "cpu", "--out_dir", str(tmp_path / "out"), "--batch_size", "2", "--segment_seconds",
+               "0.4", "--codebook_size", "32", "--decoder_dim", "32", "--decoder_layers", "1", "--max_steps", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "training on 4 utterances" in result.stdout  # u4 and u5 validate, and are not trained on
+    assert sorted(p.name for p in (tmp_path / "out" / "samples").glob("original_*.wav")) == \
+        ["original_u4.wav", "original_u5.wav"]
+
+
 def test_train_tokenizer_runs_resumes_and_exports(tmp_path):
     noise_corpus(tmp_path, 4, 12000, seed=0)
     out = tmp_path / "out"

@@ -229,6 +229,11 @@ def test_compare_command(tmp_path):
     row = next(line.split() for line in result.stdout.splitlines() if line.startswith("all"))
     assert "ratio =" in result.stdout and row[2:4] == ["0.000", "2.000"]
 
+    perfect = write_report(tmp_path / "f", [dict(r, heard_original=r["text"]) for r in system_a])
+    row = next(line.split() for line in run_eval("compare", perfect, b).stdout.splitlines()
+               if line.startswith("all"))
+    assert row[1:] == ["5"] + ["n/a"] * 6  # originals without an error: no ratio to compare
+
     other = write_report(tmp_path / "d", [dict(speaker="ked", text="Something else.", heard="something")])
     untranscribed = write_report(tmp_path / "e", [dict(speaker="kal", text=texts[0])])
     for first, second in ((a, other), (a, untranscribed), (a, tmp_path / "missing")):
