@@ -393,6 +393,10 @@ def test_eval_text_scores_the_speech_with_its_own_another_and_no_text(pretrained
     assert all(np.isfinite(v) and v > 0 for k, v in means.items() if k != "gain")
     assert means["own"] != means["other"] != means["none"]  # three different inputs
     assert means["gain"] == means["other"] - means["own"]
+    args = build_parser().parse_args(["text", "--checkpoint", str(out / "model.pt"), "--data", str(codes),
+                                      "--limit", "1"])  # no other utterance of the voice to borrow a text from
+    with pytest.raises(SystemExit, match="at least two utterances of a voice"):
+        args.run(args)
     # The codes of another codec: one line, not a wrong number.
     info = json.loads((codes / "info.json").read_text())
     other_codes = make_codes_folder(out.parent / "other_codes")
