@@ -168,6 +168,11 @@ def test_save_load_round_trip_is_half_precision(codec, tmp_path):
     assert (loaded.decode(codec.encode(wav)) - reference).abs().max() < 1e-2 * reference.abs().max() + 1e-4
 
 
+def test_an_odd_hop_is_refused():  # the decoder's overlap-add trims 1.5 hops at each end
+    with pytest.raises(ValueError, match="odd hop"):
+        CodecConfig(encoder_strides=(3, 5))
+
+
 def test_load_missing_file_is_one_line(tmp_path):
     with pytest.raises(FileNotFoundError) as error:
         Codec.load(tmp_path / "nothing.pt")

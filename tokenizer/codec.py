@@ -54,6 +54,10 @@ class CodecConfig:
     decoder_layers: int = 8
     ema_decay: float = 0.99
 
+    def __post_init__(self):
+        if self.hop_length % 2:  # istft_same trims (n_fft - hop) / 2 = 1.5 hops at each end
+            raise ValueError(f"encoder_strides {self.encoder_strides} multiply to an odd hop: make it even")
+
     @property
     def hop_length(self):
         return math.prod(self.encoder_strides)
