@@ -125,9 +125,10 @@ def bench_tts(args, device):
     print(f"  streaming: first audio after {1000 * first_s:.0f} ms")
 
 
-# Dense bf16 peak FLOP/s from the vendors' data sheets (without sparsity), matched against the device name.
-GPU_PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10G": 70e12,
-                 "RTX 4090": 165e12, "RTX 3090": 71e12, "RTX A6000": 155e12}
+# Dense bf16 peak FLOP/s from the vendors' data sheets (without sparsity), matched against the device name
+# in this order (the first key it contains wins: the PCIe and NVL H100s before the SXM one).
+GPU_PEAK_BF16 = {"H200": 989e12, "H100 PCIe": 756e12, "H100 NVL": 835e12, "H100": 989e12, "A100": 312e12,
+                 "L40S": 362e12, "A10G": 70e12, "RTX 4090": 165e12, "RTX 3090": 71e12, "RTX A6000": 155e12}
 
 
 def matmul_flops(device, dtype, n, repeats=5):
