@@ -10,6 +10,7 @@ Evaluate the project's models with numbers a listener cares about, on audio the 
     python eval.py tts --out_dir out/eval_clone --clone --asr      # voices from prompts, not speaker tokens
     python eval.py text                                    # how much checkpoints/gpt.pt reads its text
     python eval.py compare out/eval_a out/eval_b           # is B's WER really lower than A's?
+    python eval.py words out/eval_tts                      # are the missed words the rarely heard ones?
 
 `codec` sends every utterance through encode -> decode, writes the resynthesis to --out_dir (so you can
 listen to it), prints a table per speaker and saves everything in --out_dir/report.json:
@@ -41,6 +42,10 @@ their WER ratios differ by more than the choice of sentences explains: a paired 
 Ney, 2004) draws the sentences again with replacement many times, recomputes both systems' ratios on
 each draw, and reports the middle 95 % of the differences. An interval that holds 0 means these
 sentences cannot tell the two apart.
+
+`words` takes one such report and asks where the missed words are: it groups the reference words by how
+often they occur in the training texts (the train split of an encoded corpus) and prints, per group,
+the share the system missed beside the share the originals missed.
 """
 import argparse
 import importlib
@@ -701,6 +706,101 @@ def compare_reports(args):
 
 
 # -----------------------------------------------------------------------------------------------------
+# eval.py words
+
+
+def heard_words(reference, hypothesis):
+    """
+    Which words of `reference` the `hypothesis` holds, in order: a list of one flag per reference word,
+    True for the words of a longest common subsequence of the two word lists. Order matters: a word the
+    recogniser heard somewhere else in the sentence does not count.
+
+    Dynamic programming from the ends: longest[i][j] is the length of the longest common subsequence of
+    reference[i:] and hypothesis[j:]. Equal first words can always be matched (some longest subsequence
+    starts with that pair); otherwise one of the two first words is not in it, and the table says which
+    to drop. Walking the table from (0, 0) reads off one longest subsequence.
+    """
+    n, m = len(reference), len(hypothesis)
+    longest = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            longest[i][j] = (longest[i + 1][j + 1] + 1 if reference[i] == hypothesis[j]
+                             else max(longest[i + 1][j], longest[i][j + 1]))
+    flags, i, j = [], 0, 0
+    while i < n:
+        if j < m and reference[i] == hypothesis[j]:
+            flags.append(True)
+            i, j = i + 1, j + 1
+        elif j < m and longest[i][j + 1] > longest[i + 1][j]:
+            j += 1  # hypothesis[j] is not in the subsequence
+        else:
+            flags.append(False)  # reference[i] is not: the recogniser missed it
+            i += 1
+    return flags
+
+
+WORD_COUNT_BINS = [(0, 0), (1, 3), (4, 10), (11, 30), (31, 100), (101, 300), (301, 1000), (1001, None)]
+
+
+def missed_by_count(report, counts):
+    """Rows of the `words` table: per bin of training count, how many of the report's reference words fall
+    in it, the share of them the TTS (or the resynthesis) missed, the share the originals missed, and the
+    bin's part of all misses beyond the originals'. Without the originals' transcripts those two are None."""
+    with_original = all(heard_original is not None for _, _, heard_original in report.values())
+    totals = {b: Counter() for b in WORD_COUNT_BINS}
+    for words, heard, heard_original in report.values():
+        missed = [not f for f in heard_words(words, normalize_for_wer(heard))]
+        missed_original = ([not f for f in heard_words(words, normalize_for_wer(heard_original))]
+                           if with_original else [False] * len(words))
+        for word, miss, miss_original in zip(words, missed, missed_original):
+            n = counts[word]
+            low, high = next(b for b in WORD_COUNT_BINS if b[0] <= n and (b[1] is None or n <= b[1]))
+            totals[low, high].update(words=1, missed=miss, missed_original=miss_original)
+    excess = sum(t["missed"] - t["missed_original"] for t in totals.values())
+    rows = []
+    for (low, high), t in totals.items():
+        if t["words"]:
+            rows.append(dict(
+                name=f"{low}+" if high is None else f"{low}" if low == high else f"{low}-{high}",
+                words=t["words"], missed=t["missed"] / t["words"],
+                missed_original=t["missed_original"] / t["words"] if with_original else None,
+                share=(t["missed"] - t["missed_original"]) / excess if with_original and excess > 0 else None))
+    return rows
+
+
+def evaluate_words(args):
+    from dataset.speech_tokens import open_codes
+    try:
+        report = read_report(args.report)
+    except ValueError as e:
+        sys.exit(f"error: {e}")
+    _, rows, _ = open_codes(args.data)
+    rows = [r for r in rows if r["split"] == "train"]
+    if args.first is not None:  # each voice's first N, in corpus order: the corpus before it grew
+        if args.first < 1:
+            sys.exit("error: --first must be at least 1")
+        per_voice, kept = Counter(), []
+        for r in rows:
+            per_voice[r["speaker"]] += 1
+            if per_voice[r["speaker"]] <= args.first:
+                kept.append(r)
+        rows = kept
+    if not rows:
+        sys.exit(f"error: {args.data} has no train utterances")
+    counts = Counter(word for r in rows for word in normalize_for_wer(r["text"]))
+    with_original = all(h is not None for _, _, h in report.values())
+    print(f"{len(report)} transcribed sentences of {args.report}; word counts over {len(rows)} train "
+          f"utterances of {args.data}: a word 'heard N times' occurs N times in their texts")
+    table = missed_by_count(report, counts)
+    columns = [("heard in training", "name", ""), ("words", "words", "d"), ("missed", "missed", ".3f")]
+    if with_original:
+        columns += [("missed in originals", "missed_original", ".3f"), ("share of the excess", "share", ".0%")]
+    print(format_table(table, columns))
+    print("(missed: not in the longest common word sequence of the text and the recogniser's transcript; "
+          "excess: misses beyond the originals')")
+
+
+# -----------------------------------------------------------------------------------------------------
 # Command line
 
 
@@ -820,6 +920,16 @@ def build_parser():
     compare.add_argument("--samples", type=int, default=10_000, help="bootstrap draws")
     compare.add_argument("--seed", type=int, default=0)
     compare.set_defaults(run=compare_reports)
+
+    words = commands.add_parser("words", help="which words the TTS misses, by how often training heard them",
+                                description="Misses per word, grouped by the word's count in the training texts.")
+    words.add_argument("report", type=Path, help="report.json (or its folder) of a tts --asr or codec --asr run")
+    words.add_argument("--data", type=Path, default=DEMO_DIR / "codes",
+                       help="the encoded corpus the GPT trained on (its train split is counted)")
+    words.add_argument("--first", type=int, default=None,
+                       help="count only each voice's first N train utterances (a model trained before the "
+                            "corpus grew)")
+    words.set_defaults(run=evaluate_words)
     return parser
 
 

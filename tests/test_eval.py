@@ -240,3 +240,74 @@ def test_compare_command(tmp_path):
         result = run_eval("compare", first, second)
         assert result.returncode != 0
         assert result.stderr.startswith("error:") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_heard_words_marks_one_longest_common_subsequence():
+    from itertools import combinations
+
+    from eval import heard_words
+    assert heard_words("the cat sat".split(), "the cat sat".split()) == [True, True, True]
+    assert heard_words("the cat sat".split(), []) == [False, False, False]
+    assert heard_words("the cat sat on the mat".split(), "a cat sat in the hat".split()) == \
+        [False, True, True, False, True, False]
+    assert heard_words("she said hello".split(), "hello she said".split()) == [True, True, False]  # order counts
+    assert heard_words("go go go".split(), ["go"]).count(True) == 1
+
+    def longest_common(a, b):  # by brute force: the longest subsequence of a that is one of b too
+        def is_subsequence(part, whole):
+            it = iter(whole)
+            return all(word in it for word in part)
+        return next(k for k in range(len(a), -1, -1)
+                    if any(is_subsequence(part, b) for part in combinations(a, k)))
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        reference = list(rng.choice(["a", "b", "c", "d"], size=rng.integers(0, 8)))
+        hypothesis = list(rng.choice(["a", "b", "c", "e"], size=rng.integers(0, 8)))
+        flags = heard_words(reference, hypothesis)
+        assert len(flags) == len(reference)
+        heard = [w for w, f in zip(reference, flags) if f]
+        assert sum(flags) == longest_common(reference, hypothesis)
+        it = iter(hypothesis)
+        assert all(word in it for word in heard)  # the flagged words appear in the transcript, in order
+
+
+def test_words_command(tmp_path):
+    from dataset.encode_corpus import MANIFEST_HEADER
+    codes = tmp_path / "codes"
+    codes.mkdir()
+    train = ["the cat sat", "the cat ran", "the dog sat", "a bird flew"]  # cat 2, dog 1, bird 1, fox 0
+    lines = [MANIFEST_HEADER] + [f"{v}_{i}|{v}|train|{i * 3}|3|{t}" for v in ("kal", "ked")
+                                 for i, t in enumerate(train)]
+    lines.append("kal_9|kal|test|0|3|the fox sat")  # test text: never counted
+    (codes / "manifest.csv").write_text("\n".join(lines) + "\n")
+    np.save(codes / "codes-000.npy", np.zeros(12, np.uint16))
+    (codes / "info.json").write_text("{}")
+    report = write_report(tmp_path / "r", [
+        dict(speaker="kal", text="The cat sat.", heard="the cat sat", heard_original="the cat sat"),
+        dict(speaker="kal", text="The dog ran.", heard="the ran", heard_original="the dog ran"),
+        dict(speaker="kal", text="A fox flew.", heard="flew", heard_original="a flew")])
+
+    def table(*extra):
+        result = run_eval("words", report, "--data", codes, *extra)
+        assert result.returncode == 0, result.stderr
+        return {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()
+                if line[:1].isdigit()}
+
+    # Counted over both voices: the 6, cat 4, sat 4, ran 2, dog 2, a 2, bird 2, flew 2, fox 0. The TTS
+    # missed dog, a and fox; the originals missed fox only, so the excess (2 misses) is all in 1-3.
+    rows = table()
+    assert rows["0"] == ["1", "1.000", "1.000", "0%"]  # fox
+    assert rows["1-3"] == ["4", "0.500", "0.000", "100%"]  # dog, ran, a, flew
+    assert rows["4-10"] == ["4", "0.000", "0.000", "0%"]  # the, cat, sat, the
+    # --first 2: each voice's first two train utterances only: the 4, cat 4, sat 2, ran 2
+    rows = table("--first", "2")
+    assert rows["0"] == ["4", "0.750", "0.250", "100%"]  # dog, a, fox, flew
+    assert rows["1-3"] == ["2", "0.000", "0.000", "0%"] and rows["4-10"] == ["3", "0.000", "0.000", "0%"]
+    # A codec report (heard_resynthesis) without the originals' transcripts: no comparison columns
+    report = write_report(tmp_path / "c", [dict(speaker="kal", text="The dog ran.", heard_resynthesis="the ran")])
+    assert table()["1-3"] == ["2", "0.500"] and table()["4-10"] == ["1", "0.000"]
+    for bad in (("--first", "0"), ("--data", tmp_path / "missing")):
+        result = run_eval("words", report, *bad)
+        assert result.returncode != 0 and result.stderr.startswith("error:")
+        assert len(result.stderr.strip().splitlines()) == 1
