@@ -341,11 +341,22 @@ def save_weights(model, train_set, args, path, **extra):
     atomic_save({**gpt_metadata(model, train_set, args), "state_dict": weights, **extra}, path)
 
 
-def save_gpt(model, optimizer, step, train_set, args, best_val=float("inf")):
-    """last.pt: everything --resume needs. model.pt: the weights of this step (save_weights)."""
+def gather_rng_states(world_size):
+    """Every process's RNG state, in rank order. Under DDP each process draws its own dropout masks and
+    prompts, so each must get its own state back on --resume. Every process must call this."""
+    if world_size == 1:
+        return [rng_state()]
+    states = [None] * world_size
+    dist.all_gather_object(states, rng_state())
+    return states
+
+
+def save_gpt(model, optimizer, step, train_set, args, best_val=float("inf"), rng_states=None):
+    """last.pt: everything --resume needs (rng: one state per process, gather_rng_states). model.pt: the
+    weights of this step (save_weights)."""
     atomic_save({**gpt_metadata(model, train_set, args), "model": model.state_dict(),
-                 "optimizer": optimizer.state_dict(), "step": step, "best_val": best_val, "rng": rng_state(),
-                 "args": vars(args)}, args.out_dir / "last.pt")
+                 "optimizer": optimizer.state_dict(), "step": step, "best_val": best_val,
+                 "rng": rng_states or [rng_state()], "args": vars(args)}, args.out_dir / "last.pt")
     save_weights(model, train_set, args, args.out_dir / "model.pt")
 
 
@@ -517,8 +528,11 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
     if args.resume:
         # Restored only now: setting up (data-loader iterators, a compile test) draws random numbers that
         # the uninterrupted run drew before its first step, so dropout masks, prompts and text dropout go
-        # on exactly where they would have. Under DDP every process takes the first one's state.
-        set_rng_state(checkpoint["rng"])
+        # on exactly where they would have. Each process takes its own state; one the saving job did
+        # not have (resumed with more processes) takes the first one's. (Older last.pt files hold one
+        # state, not a list.)
+        states = checkpoint["rng"] if isinstance(checkpoint["rng"], list) else [checkpoint["rng"]]
+        set_rng_state(states[distributed.rank] if distributed.rank < len(states) else states[0])
     start_time = time.time()
     while step < max_steps:
         if args.max_minutes:  # a time budget: the cosine schedule ends when the time does
@@ -551,17 +565,18 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
                     best_val = val_loss
                     save_weights(raw_model, train_set, args, args.out_dir / "best.pt", step=step,
                                  val_loss=val_loss)
-        if not main:
-            continue
-        if codec is not None and (step % args.sample_every == 0 or last):
-            write_sample(raw_model, codec, val_set, args.out_dir / "samples", step, args.seed)
-        row["seconds"] = f"{time.time() - start_time:.1f}"
-        log.write(**row)
-        progress.update(1)
-        progress.set_postfix(loss=row["loss"], tok_s=row["tokens_per_s"], mfu=f"{100 * mfu:.1f}%",
-                             lr=row["lr"])
+        if main:
+            if codec is not None and (step % args.sample_every == 0 or last):
+                write_sample(raw_model, codec, val_set, args.out_dir / "samples", step, args.seed)
+            row["seconds"] = f"{time.time() - start_time:.1f}"
+            log.write(**row)
+            progress.update(1)
+            progress.set_postfix(loss=row["loss"], tok_s=row["tokens_per_s"], mfu=f"{100 * mfu:.1f}%",
+                                 lr=row["lr"])
         if step % args.save_every == 0 or last:
-            save_gpt(raw_model, optimizer, step, train_set, args, best_val)
+            rng_states = gather_rng_states(world_size)  # every process takes part
+            if main:
+                save_gpt(raw_model, optimizer, step, train_set, args, best_val, rng_states)
     progress.close()
     if main:
         print(f"done: {args.out_dir / 'model.pt'}")

@@ -3,6 +3,7 @@ gradients against one process, and train_pretrain.py / train_sft.py end to end o
 (a tiny codec, a tiny model, a few steps)."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -303,7 +304,6 @@ def test_a_resumed_run_goes_on_exactly_as_an_uninterrupted_one(pretrained, tmp_p
     stopped: same losses, same weights. Dropout draws random numbers at every step, so this also checks
     that the random state comes back exactly where it was."""
     import runpy
-    import shutil
 
     import train_common
     codes, _ = pretrained
@@ -335,6 +335,51 @@ def test_a_resumed_run_goes_on_exactly_as_an_uninterrupted_one(pretrained, tmp_p
     assert list(b) == ["3", "4"] and b == {step: a[step] for step in b}
     a, b = (torch.load(tmp_path / run / "last.pt", weights_only=False) for run in "ab")
     assert a["step"] == b["step"] == 4
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+
+
+def test_train_pretrain_under_torchrun_resumes_every_process_where_it_was(pretrained, tmp_path):
+    """The script itself under torchrun, 2 CPU processes on gloo: interrupted after step 2 and resumed, it
+    makes the same steps 3 and 4 as a run never stopped. Each process draws its own dropout masks, so
+    last.pt must give each its own random state back (with the first process's state everywhere the
+    losses of steps 3 and 4 differ)."""
+    codes, _ = pretrained
+    launcher = tmp_path / "launch.py"  # train_pretrain.py, keeping a copy of last.pt as it was after step 2
+    launcher.write_text(
+        "import runpy, shutil, sys\n"
+        "from pathlib import Path\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "import train_common\n"
+        "real_save = train_common.atomic_save\n"
+        "def keeping_save(obj, path):\n"
+        "    real_save(obj, path)\n"
+        "    if Path(path).name == 'last.pt' and obj['step'] == 2:\n"
+        "        shutil.copy(path, Path(path).with_name('step2.pt'))\n"
+        "train_common.atomic_save = keeping_save\n"
+        f"runpy.run_path({str(ROOT / 'train_pretrain.py')!r}, run_name='__main__')\n")
+    flags = ["--data", codes, "--max_steps", 4, "--dropout", 0.2, *TINY_GPT, *FAST, "--sample_every", 0]
+
+    def torchrun(out_dir, *extra):
+        result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                 "--nproc_per_node=2", str(launcher), *map(str, flags), "--out_dir",
+                                 str(out_dir), *extra], cwd=ROOT, capture_output=True, text=True,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    assert "2 process(es) on cpu" in torchrun(tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    shutil.copy(tmp_path / "a" / "step2.pt", tmp_path / "b" / "last.pt")
+    assert len(torch.load(tmp_path / "b" / "last.pt", weights_only=False)["rng"]) == 2  # one per process
+    assert "resumed at step 2" in torchrun(tmp_path / "b", "--resume")
+
+    def losses(folder):
+        rows = [line.split(",") for line in (folder / "log.csv").read_text().splitlines()[1:]]
+        return {row[0]: row[2] for row in rows}  # step -> training loss (the mean over both processes)
+
+    a, b = losses(tmp_path / "a"), losses(tmp_path / "b")
+    assert list(b) == ["3", "4"] and b == {step: a[step] for step in b}
+    a, b = (torch.load(tmp_path / run / "last.pt", weights_only=False) for run in "ab")
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
 
 
