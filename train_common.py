@@ -165,8 +165,9 @@ def add_training_args(parser, lr_default):
     add("--resume", action="store_true", help="continue from out_dir/last.pt at its step")
     add("--max_steps", type=int, default=None, help="optimizer steps in total")
     add("--max_minutes", type=float, default=None,
-        help="a time budget for this run: stop after this many minutes, at fewer than --max_steps steps if "
-             "need be, with the learning-rate schedule ending then (none: train all --max_steps)")
+        help="a time budget for the run: stop after this many minutes, at fewer than --max_steps steps if "
+             "need be, with the learning-rate schedule ending then (none: train all --max_steps); a resumed "
+             "run spends the minutes left")
     add("--max_tokens", type=int, default=None,
         help="tokens per micro-batch and process, counting padding (default: 4096 on a CPU, 16384 on a GPU)")
     add("--batch_size", type=int, default=64, help="at most this many utterances per micro-batch")
@@ -202,23 +203,38 @@ def cosine_lr(step, max_steps, warmup, lr, min_ratio=0.1):
 class TimeBudget:
     """--max_minutes: from the pace after the first `warm_steps` steps (past start-up: compilation,
     data-loader workers), re-estimate at every step how many steps fit in the budget, so that a schedule
-    computed from `total(step)` ends when the time does. Without a budget, total() is max_steps."""
+    computed from `total(step)` ends when the time does. Without a budget, total() is max_steps.
 
-    def __init__(self, minutes, max_steps, first_step, warm_steps=20):
-        self.seconds, self.max_steps = (minutes or 0) * 60, max_steps
+    The budget is the whole run's: `saved`, the state() stored in the checkpoint of an interrupted run,
+    makes a resumed run spend only the minutes left, and keeps the schedule where it was (the saved
+    estimate) until the pace is known again, rather than jumping back towards the peak learning rate."""
+
+    def __init__(self, minutes, max_steps, first_step, warm_steps=20, saved=None):
+        saved = saved or {}
+        self.budgeted, self.max_steps = bool(minutes), max_steps
+        self.spent_before = saved.get("spent", 0.0) if self.budgeted else 0.0
+        self.seconds = (minutes or 0) * 60 - self.spent_before
+        self.estimate = min(max_steps, saved.get("estimate") or max_steps)
         self.first_step, self.warm = first_step, warm_steps
         self.start, self.pace_start = time.time(), None
 
     def total(self, step):
-        if not self.seconds or step < self.first_step + self.warm:
+        if not self.budgeted:
             return self.max_steps
+        if step < self.first_step + self.warm:
+            return self.estimate
         if self.pace_start is None:  # the pace is taken from here on
             self.pace_start, self.pace_step = time.time(), step
         if step == self.pace_step:
-            return self.max_steps
+            return self.estimate
         pace = (time.time() - self.pace_start) / (step - self.pace_step)
         left = self.seconds - (time.time() - self.start)
-        return min(self.max_steps, step + max(1, int(left / pace)))
+        self.estimate = min(self.max_steps, step + max(1, int(left / pace)))
+        return self.estimate
+
+    def state(self):
+        """What a checkpoint keeps for a resumed run: seconds spent so far and the current estimate."""
+        return {"spent": self.spent_before + time.time() - self.start, "estimate": self.estimate}
 
 
 @dataclass
@@ -290,8 +306,8 @@ def load_data(args, max_seq_len, speaker_map=None, codes_info=None):
     val_rows = select(rows, "val", args.speakers, args.val_utterances)
     if not val_rows or split in ("val", None):
         val_rows = select(train_rows, limit=min(args.val_utterances, max(1, len(train_rows) // 20)))
-        held_out = {r["id"] for r in val_rows}
-        train_rows = [r for r in train_rows if r["id"] not in held_out] or train_rows
+        held_out = {(r["speaker"], r["id"]) for r in val_rows}  # ids may repeat across speakers
+        train_rows = [r for r in train_rows if (r["speaker"], r["id"]) not in held_out] or train_rows
     speaker_map = extend_speaker_map(speaker_map or {}, {r["speaker"] for r in train_rows + val_rows})
     train_set = SpeechTokens(codes, train_rows, info, speaker_map, max_seq_len, args.prompt_prob,
                              args.text_dropout)
@@ -351,12 +367,13 @@ def gather_rng_states(world_size):
     return states
 
 
-def save_gpt(model, optimizer, step, train_set, args, best_val=float("inf"), rng_states=None):
-    """last.pt: everything --resume needs (rng: one state per process, gather_rng_states). model.pt: the
-    weights of this step (save_weights)."""
+def save_gpt(model, optimizer, step, train_set, args, best_val=float("inf"), rng_states=None, budget=None):
+    """last.pt: everything --resume needs (rng: one state per process, gather_rng_states; budget:
+    TimeBudget.state()). model.pt: the weights of this step (save_weights)."""
     atomic_save({**gpt_metadata(model, train_set, args), "model": model.state_dict(),
                  "optimizer": optimizer.state_dict(), "step": step, "best_val": best_val,
-                 "rng": rng_states or [rng_state()], "args": vars(args)}, args.out_dir / "last.pt")
+                 "rng": rng_states or [rng_state()], "budget": budget, "args": vars(args)},
+                args.out_dir / "last.pt")
     save_weights(model, train_set, args, args.out_dir / "model.pt")
 
 
@@ -523,7 +540,9 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
               + (f"; resumed at step {step}" if step else ""))
         log = CSVLog(args.out_dir / "log.csv", ["step", "lr", "loss", "val_loss", "grad_norm", "tokens_per_s",
                                                 "mfu", "seconds"], start_step=step)
-    max_steps, budget = args.max_steps, TimeBudget(args.max_minutes, args.max_steps, step)
+    max_steps = args.max_steps
+    budget = TimeBudget(args.max_minutes, args.max_steps, step,
+                        saved=checkpoint.get("budget") if args.resume else None)
     progress = tqdm(total=max_steps, initial=step, desc=desc, dynamic_ncols=True, disable=not main)
     if args.resume:
         # Restored only now: setting up (data-loader iterators, a compile test) draws random numbers that
@@ -576,7 +595,7 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
         if step % args.save_every == 0 or last:
             rng_states = gather_rng_states(world_size)  # every process takes part
             if main:
-                save_gpt(raw_model, optimizer, step, train_set, args, best_val, rng_states)
+                save_gpt(raw_model, optimizer, step, train_set, args, best_val, rng_states, budget.state())
     progress.close()
     if main:
         print(f"done: {args.out_dir / 'model.pt'}")

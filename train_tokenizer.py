@@ -26,6 +26,7 @@ Writes into --out_dir: last.pt (full training state, for --resume), codec.pt (ha
 Codec.load), log.csv, and samples/ with validation reconstructions every --val_every steps.
 """
 import argparse
+import itertools
 import math
 import sys
 import time
@@ -35,7 +36,7 @@ import torch
 from einops import rearrange
 from tqdm import tqdm
 
-from dataset.audio import load_audio, save_audio
+from dataset.audio import AudioError, load_audio, save_audio
 from dataset.clips import RandomClips, token_spans
 from dataset.encode_corpus import codec_fits, load_codes
 from dataset.readers import CorpusError, read_corpus
@@ -50,7 +51,8 @@ parser.add_argument("--data", default="demo", help="'demo' or a corpus folder (L
 parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
 parser.add_argument("--max_steps", type=int, default=30_000, help="generator updates in total")
 parser.add_argument("--max_minutes", type=float, default=None,
-                    help="a time budget: stop after this many minutes, with the learning-rate schedule ending then")
+                    help="a time budget: stop after this many minutes, with the learning-rate schedule ending "
+                         "then; a resumed run spends the minutes left")
 parser.add_argument("--decoder_only", action="store_true",
                     help="train only the decoder; the encoder and codebook (from --init_from) stay as they are")
 parser.add_argument("--codes", type=Path, default=None,
@@ -91,6 +93,17 @@ try:
 except CorpusError as e:
     sys.exit(f"error: {e}")
 train_set = [u for u in corpus if u.split == "train"] or corpus.utterances
+
+
+def usable_for_validation(u):
+    """Validation loads whole files: an unreadable one, or one no longer than the mel loss's widest window
+    (2,048 samples), would stop the run at every validation. (Training clips skip such files.)"""
+    try:
+        return len(load_audio(u.audio_path)) > 2048
+    except AudioError:
+        return False
+
+
 # Two validation utterances per speaker (of the first eight speakers), so every voice is heard. A corpus
 # without a val split (LJSpeech, LibriTTS, plain folders) lends each of those speakers' last two training
 # utterances instead, and trains without them if the speaker has five or more: a validation loss on clips
@@ -98,14 +111,17 @@ train_set = [u for u in corpus if u.split == "train"] or corpus.utterances
 val_pool = [u for u in corpus if u.split == "val"]
 val_set, held_out = [], []
 for speaker in sorted({u.speaker for u in val_pool or train_set})[:8]:
-    if val_pool:
-        val_set += [u for u in val_pool if u.speaker == speaker][:2]
-        continue
-    theirs = [u for u in train_set if u.speaker == speaker]
-    val_set += theirs[-2:]
-    if len(theirs) >= 5:
-        held_out += theirs[-2:]
+    theirs = [u for u in val_pool or train_set if u.speaker == speaker]
+    candidates = theirs if val_pool else theirs[::-1]  # the val split's first, or train's last
+    picked = list(itertools.islice((u for u in candidates if usable_for_validation(u)), 2))
+    val_set += picked
+    if not val_pool and len(theirs) >= 5:
+        held_out += picked
+if not val_set:
+    sys.exit(f"error: {args.data}: no utterance usable for validation (each is unreadable or under 2,048 samples)")
 train_set = [u for u in train_set if u not in held_out]
+# Sample file names: the utterance ids, with the speaker in front where two speakers share an id.
+val_names = [u.id if sum(v.id == u.id for v in val_set) == 1 else f"{u.speaker}_{u.id}" for u in val_set]
 print(corpus.summary())
 print(f"training on {len(train_set)} utterances, {sum(u.duration for u in train_set) / 3600:.2f} h; device {device}")
 
@@ -125,6 +141,9 @@ config = CodecConfig(codebook_size=args.codebook_size, encoder_channels=args.enc
                      decoder_dim=args.decoder_dim,
                      decoder_intermediate=3 * args.decoder_dim, decoder_layers=args.decoder_layers)
 clip_samples = round(args.segment_seconds * config.sample_rate / config.hop_length) * config.hop_length
+if clip_samples <= 2048:  # the mel loss's widest window
+    sys.exit(f"error: --segment_seconds {args.segment_seconds:g} gives clips of {clip_samples} samples; the mel "
+             f"loss needs more than 2,048 (--segment_seconds 0.15 or more)")
 workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
 spans = codes_info = stored_codes = None
 if args.codes:
@@ -204,7 +223,7 @@ print(f"codec: {n_params / 1e6:.2f} M parameters ({sum(p.numel() for p in traine
 def save_checkpoint():
     atomic_save({"codec": codec.state_dict(), "discriminators": discriminators.state_dict(),
                  "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
-                 "rng": rng_state(), "args": vars(args)}, args.out_dir / "last.pt")
+                 "rng": rng_state(), "budget": budget.state(), "args": vars(args)}, args.out_dir / "last.pt")
     codec.save(args.out_dir / "codec.pt")
 
 
@@ -224,15 +243,15 @@ def validate():
     codec.eval()
     (args.out_dir / "samples").mkdir(parents=True, exist_ok=True)
     distances, codes_seen = [], set()
-    for u in val_set:
+    for u, name in zip(val_set, val_names):
         wav = peak_normalize(load_audio(u.audio_path)).to(device)
         codes = codec.encode(wav)
         recon = codec.decode(codes)[: len(wav)]
         distances.append(mel_loss(recon[None], wav[None]).item())
         codes_seen.update(codes.tolist())
-        save_audio(args.out_dir / "samples" / f"step{step:06d}_{u.id}.wav", recon.cpu())
-        if step == 0 or not (args.out_dir / "samples" / f"original_{u.id}.wav").is_file():
-            save_audio(args.out_dir / "samples" / f"original_{u.id}.wav", wav.cpu())
+        save_audio(args.out_dir / "samples" / f"step{step:06d}_{name}.wav", recon.cpu())
+        if step == 0 or not (args.out_dir / "samples" / f"original_{name}.wav").is_file():
+            save_audio(args.out_dir / "samples" / f"original_{name}.wav", wav.cpu())
     train_mode()
     return sum(distances) / len(distances), len(codes_seen)
 
@@ -246,7 +265,8 @@ train_mode()
 discriminators.train()
 batches = iter(loader)
 progress = tqdm(total=max_steps, initial=step, desc="codec", dynamic_ncols=True)
-start_time, steps_timed, budget = time.time(), 0, TimeBudget(args.max_minutes, args.max_steps, step)
+budget = TimeBudget(args.max_minutes, args.max_steps, step, saved=checkpoint and checkpoint.get("budget"))
+start_time, steps_timed = time.time(), 0
 while step < max_steps:
     max_steps = progress.total = budget.total(step)
     batch = next(batches)

@@ -48,6 +48,9 @@ def test_encoder_makes_one_token_per_hop_and_decoder_one_hop_per_token(codec):
     assert codec.decode(codes).shape == (2, 8 * hop)
     assert codec.decode(codes[0]).shape == (8 * hop,)
     torch.testing.assert_close(codec.encode(wav[1]), codes[1])  # batching changes nothing
+    empty = codec.encode(torch.zeros(2, 0))  # no samples: no codes, and back to no samples
+    assert empty.shape == (2, 0) and codec.encode(torch.zeros(0)).shape == (0,)
+    assert codec.decode(empty).shape == (2, 0) and codec.decode(empty[0]).shape == (0,)
 
 
 def test_encoder_reach_bounds_its_receptive_field(codec):
@@ -60,6 +63,19 @@ def test_encoder_reach_bounds_its_receptive_field(codec):
     left, right = j * hop - seen.min().item(), seen.max().item() - ((j + 1) * hop - 1)
     assert 0 < left <= codec.encoder.reach() and 0 < right <= codec.encoder.reach()
     assert max(left, right) > codec.encoder.reach() / 2  # a bound, but not a loose one
+
+
+def test_decoder_reach_bounds_its_receptive_field(codec):
+    # The same for the decoder, in tokens: the samples of token j's hop depend on tokens j - reach() to
+    # j + reach() only, or chunked decoding (context derived from reach) would differ from one pass.
+    j = 20
+    x = torch.randn(1, codec.config.codebook_dim, 40, requires_grad=True)  # (B, D, N)
+    hop = codec.hop_length
+    codec.decoder(x)[0, j * hop: (j + 1) * hop].sum().backward()
+    seen = x.grad[0].abs().sum(0).nonzero()
+    left, right = j - seen.min().item(), seen.max().item() - j
+    assert 0 < left <= codec.decoder.reach() and 0 < right <= codec.decoder.reach()
+    assert max(left, right) > codec.decoder.reach() / 2
 
 
 def test_long_audio_in_chunks_equals_one_pass(codec):
@@ -81,6 +97,20 @@ def test_nearest_code_matches_brute_force():
     z = torch.randn(300, 8)
     brute = torch.cdist(z, vq.codebook).argmin(1)
     assert torch.equal(vq.nearest(z), brute)
+
+
+def test_code_choice_stays_in_fp32_under_bf16_autocast():
+    """Training runs the codec under bf16 autocast on a GPU; the codes it learns from must be the ones
+    Codec.encode (fp32) gives. A bf16 distance matmul picks other codes for close calls."""
+    torch.manual_seed(0)
+    vq = VectorQuantizer(256, 64).eval()
+    vq.initialized.fill_(True)
+    z = torch.randn(4, 64, 100)  # (B, D, N)
+    _, plain, _, _ = vq(z)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        _, autocast, _, _ = vq(z)
+        assert torch.equal(vq.nearest(z[0].T), plain[0])
+    assert torch.equal(autocast, plain)
 
 
 def test_straight_through_gradient_and_commitment():
@@ -234,6 +264,29 @@ def test_a_corpus_without_a_val_split_holds_out_its_validation_clips(tmp_path):
     assert "training on 4 utterances" in result.stdout  # u4 and u5 validate, and are not trained on
     assert sorted(p.name for p in (tmp_path / "out" / "samples").glob("original_*.wav")) == \
         ["original_u4.wav", "original_u5.wav"]
+
+
+def test_validation_skips_broken_and_short_files_and_names_samples_apart(tmp_path):
+    rng = noise_corpus(tmp_path, 6, 8000, seed=2)  # spk: u0 ... u5
+    other = tmp_path / "corpus" / "spk2"  # spk2: u0 ... u7, the same ids; its last two cannot validate
+    other.mkdir()
+    for i in range(8):
+        wav = 0.2 * rng.standard_normal(1000 if i == 6 else 8000)  # u6: shorter than the mel loss's window
+        if i == 7:
+            wav[100] = np.nan  # u7: a NaN sample, refused when loaded
+        sf.write(other / f"u{i}.wav", wav, 16000, subtype="FLOAT")
+        (other / f"u{i}.txt").write_text(f"Utterance number {i}.")
+    command = [sys.executable, str(ROOT / "train_tokenizer.py"), "--data", str(tmp_path / "corpus"),
+               "--device", "cpu", "--out_dir", str(tmp_path / "out"), "--batch_size", "2", "--segment_seconds",
+               "0.4", "--codebook_size", "32", "--decoder_dim", "32", "--decoder_layers", "1", "--max_steps", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "training on 10 utterances" in result.stdout  # spk's u4, u5 and spk2's u4, u5 validate
+    assert sorted(p.name for p in (tmp_path / "out" / "samples").glob("original_*.wav")) == \
+        ["original_spk2_u4.wav", "original_spk2_u5.wav", "original_spk_u4.wav", "original_spk_u5.wav"]
+    result = subprocess.run(command[:-2] + ["--segment_seconds", "0.1", "--max_steps", "1"], capture_output=True,
+                            text=True, cwd=ROOT)
+    assert result.returncode != 0 and result.stderr.strip().splitlines()[-1].startswith("error: --segment_seconds")
 
 
 def test_train_tokenizer_runs_resumes_and_exports(tmp_path):

@@ -72,6 +72,48 @@ def make_codes_folder(folder, n_utterances=40):
     return folder
 
 
+def test_time_budget_is_the_whole_runs_and_a_resume_keeps_the_schedule(monkeypatch):
+    import train_common
+    clock = [0.0]
+    monkeypatch.setattr(train_common.time, "time", lambda: clock[0])
+    budget = train_common.TimeBudget(minutes=10, max_steps=100_000, first_step=0, warm_steps=2)
+    assert budget.total(0) == budget.total(1) == 100_000  # warming up: no pace yet
+    totals = []
+    for step in range(2, 6):  # one step a second from step 2 on
+        totals.append(budget.total(step))
+        clock[0] += 1.0
+    assert totals[-1] == 5 + (600 - 3)  # at step 5, 597 s left at one step a second
+    state = budget.state()
+    assert state == {"spent": 4.0, "estimate": 602}
+
+    # Resumed (later, at step 6): the saved estimate holds while warming up, and only 596 s are left.
+    clock[0] = 1000.0
+    resumed = train_common.TimeBudget(minutes=10, max_steps=100_000, first_step=6, warm_steps=2, saved=state)
+    assert resumed.total(6) == resumed.total(7) == 602
+    for step in range(8, 12):  # two seconds a step now
+        total = resumed.total(step)
+        clock[0] += 2.0
+    assert total == 11 + int((596 - 6) / 2)
+    assert train_common.TimeBudget(None, 50, 0, saved=state).total(30) == 50  # no budget: max_steps
+
+
+def test_held_out_validation_keeps_speakers_apart_when_ids_repeat(tmp_path):
+    """A corpus without a val split (spk1/001.wav beside spk2/001.wav): validation holds out utterances
+    by speaker and id, so every utterance lands in exactly one of the two sets."""
+    import argparse
+
+    from train_common import load_data
+    folder = make_codes_folder(tmp_path / "codes", n_utterances=40)
+    lines = (folder / "manifest.csv").read_text().splitlines()
+    fields = [line.split("|") for line in lines[1:]]
+    lines = lines[:1] + ["|".join([f"{i // 2:03d}", f[1], "train", *f[3:]]) for i, f in enumerate(fields)]
+    (folder / "manifest.csv").write_text("\n".join(lines) + "\n")  # ids 000, 000, 001, 001, ...: kal, slt
+    args = argparse.Namespace(data=folder, split="train", speakers=None, max_utterances=None,
+                              val_utterances=4, prompt_prob=0.0, text_dropout=0.0)
+    train_set, val_set = load_data(args, max_seq_len=512)
+    assert len(val_set) == 2 and len(train_set) + len(val_set) == 40
+
+
 def run_script(script, *args):
     return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})

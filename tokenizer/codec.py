@@ -174,8 +174,11 @@ class VectorQuantizer(nn.Module):
         self.n_recent = 0
 
     def nearest(self, r):  # centred latents (M, D) -> codes (M,)
-        # |r - c|^2 = |r|^2 - 2 r.c + |c|^2; |r|^2 is the same for every code, so it is left out.
-        distances = -2 * r @ self.codebook.T + (self.codebook**2).sum(1)  # (M, K)
+        # |r - c|^2 = |r|^2 - 2 r.c + |c|^2; |r|^2 is the same for every code, so it is left out. In fp32
+        # even under autocast, which would run the matmul in bf16 and, for close calls, pick other codes
+        # in training (on a GPU) than Codec.encode picks later.
+        with torch.autocast(r.device.type, enabled=False):
+            distances = -2 * r.float() @ self.codebook.T + (self.codebook**2).sum(1)  # (M, K)
         return distances.argmin(1)
 
     def encode(self, z):  # latents (M, D) -> codes (M,), as in inference
@@ -187,7 +190,7 @@ class VectorQuantizer(nn.Module):
     def forward(self, z):
         """z (B, D, N) -> (quantized (B, D, N), codes (B, N), commitment loss, stats dict)"""
         B, D, N = z.shape
-        z = rearrange(z, "b d n -> (b n) d").float()  # (M, D); distances in fp32 even under autocast
+        z = rearrange(z, "b d n -> (b n) d").float()  # (M, D); fp32 even under autocast
         center = z.mean(0).detach() if self.training else self.center  # (D,)
         r = z - center  # (M, D) centred latents
         if self.training:
@@ -310,6 +313,12 @@ class Decoder(nn.Module):
         self.head = nn.Linear(cfg.decoder_dim, cfg.n_fft + 2)
         self.register_buffer("window", torch.hann_window(cfg.n_fft), persistent=False)
 
+    def reach(self):
+        """How many tokens beyond its own one hop of output can see, on either side: 3 for the embedding
+        conv, 3 for each block's kernel-7 conv, and the frames of the inverse STFT that overlap it (each
+        spans n_fft = 4 hops). Decoding in chunks needs at least this much context."""
+        return 3 + 3 * len(self.blocks) + math.ceil(self.n_fft / self.hop_length / 2)
+
     def forward(self, x):  # (B, D, N) -> (B, N * hop)
         x = self.norm_in(self.embed(x).transpose(1, 2)).transpose(1, 2)  # (B, C, N)
         x = self.norm_out(self.blocks(x).transpose(1, 2))  # (B, N, C)
@@ -391,8 +400,12 @@ class Codec(nn.Module):
         the CPU's caches. Measured on 2 cores, 10 s of audio (memory kept, keep_freed_memory): 159 to 168 ms
         in one piece, 112 to 120 ms in 4 s chunks."""
         squeeze = wav.dim() == 1
-        wav = peak_normalize(torch.as_tensor(wav, dtype=torch.float32).reshape(-1, wav.shape[-1]))
-        wav = wav.to(self.codebook_device)
+        wav = torch.as_tensor(wav, dtype=torch.float32).to(self.codebook_device)
+        wav = wav[None] if squeeze else wav  # (B, T)
+        if wav.shape[-1] == 0:  # no samples, no codes
+            codes = torch.zeros(len(wav), 0, dtype=torch.long, device=wav.device)
+            return codes[0] if squeeze else codes
+        wav = peak_normalize(wav)
         n_tokens = math.ceil(wav.shape[-1] / self.hop_length)
         wav = F.pad(wav, (0, n_tokens * self.hop_length - wav.shape[-1]))
 
@@ -408,15 +421,21 @@ class Codec(nn.Module):
     def decode(self, codes, chunk_seconds=30.0):
         """codes (N,) or (B, N) -> float waveform (N * hop,) or (B, N * hop) at self.sample_rate."""
         squeeze = codes.dim() == 1
-        codes = torch.as_tensor(codes).long().reshape(-1, codes.shape[-1]).to(self.codebook_device)
+        codes = torch.as_tensor(codes).long().to(self.codebook_device)
+        codes = codes[None] if squeeze else codes  # (B, N)
         if codes.numel() and (codes.min() < 0 or codes.max() >= self.codebook_size):
             raise ValueError(f"codes must lie in [0, {self.codebook_size}), got {codes.min()}..{codes.max()}")
+
+        if codes.shape[-1] == 0:  # no codes, no samples
+            wav = torch.zeros(len(codes), 0, device=codes.device)
+            return wav[0] if squeeze else wav
 
         def decode_piece(piece):
             return self.decoder(self.quantizer.lookup(piece).transpose(1, 2)).float()
 
         wav = _in_chunks(decode_piece, codes, codes.shape[-1], 1, self.hop_length,
-                         chunk=int(chunk_seconds * self.tokens_per_second), context=32)
+                         chunk=int(chunk_seconds * self.tokens_per_second),
+                         context=2 * self.decoder.reach())  # twice what is needed
         return wav[0] if squeeze else wav
 
     def tokens_sha256(self):
