@@ -501,6 +501,8 @@ def evaluate_tts(args):
         tts = TTS.load(args.checkpoint, args.codec, device)
         jobs = tts_jobs(args, tts)
         if args.sentences is not None:  # one voice speaks every line: a prompt's, or a named one
+            if not (args.prompt_wav or args.speaker or tts.speakers):
+                raise TTSError("this model knows no voice by name: give --prompt_wav and --prompt_text")
             voice = "prompt" if args.prompt_wav else (args.speaker or tts.speakers[0])
             jobs = [(name, text, voice, ref) for name, text, _, ref in jobs]
         prompts = {}  # speaker of a job -> the prompt that gives its voice

@@ -43,7 +43,8 @@ from tokenizer.text import normalize
 ROOT = Path(__file__).resolve().parent
 DEFAULT_GPT = ROOT / "checkpoints" / "gpt.pt"
 # Speech codes per byte of normalised text when a checkpoint does not record its own (older ones): the
-# 1st and 99th percentiles of the demo training set, as the shipped model recorded them (2.84, 5.14).
+# 1st and 99th percentiles of the demo training set, as an early model recorded them (2.84, 5.14; the
+# shipped model records 2.84, 4.86).
 DEFAULT_SPEECH_PER_BYTE = (2.8, 5.1)
 # Classifier-free guidance for a model trained with text dropout (1, none, for one trained without):
 # the README's guidance table measured 1, 1.5 and 2 (2 spoke worse than none).
@@ -144,6 +145,8 @@ def check_sampling(temperature, top_k, top_p, cfg_scale=None, best_of=1):
         raise TTSError(f"cfg_scale {cfg_scale} < 0: 1 is no guidance, more pushes toward the text")
     if temperature < 0:
         raise TTSError(f"temperature {temperature} < 0: use 0 (greedy) or more")
+    if temperature == 0 and best_of > 1:
+        raise TTSError("best_of needs sampling: at temperature 0 every try is the same greedy one")
     if top_k is not None and top_k < 1:
         raise TTSError(f"top_k {top_k} < 1: keep at least one token")
     if top_p is not None and not 0 < top_p <= 1:
@@ -258,13 +261,20 @@ class TTS:
             prefixes.append(ids[None].to(self.device))
         return prefixes, parts
 
+    def max_codes(self, prefix, part):
+        """The most codes one part may take: its length bound, or what max_seq_len leaves after the prefix.
+        A try of this many codes was stopped, not ended by the model."""
+        n_bytes = len(encode_text(part))
+        return min(math.ceil(1.5 * self.speech_per_byte[1] * n_bytes) + 10,
+                   self.model.cfg.max_seq_len - prefix.shape[1] + 1)
+
     def _codes(self, prefix, part, temperature, top_k, top_p, ras, cfg_scale, seed):
         """Speech codes of one part, yielded as they are sampled. cfg_scale None: the model's default."""
         n_bytes = len(encode_text(part))
-        low, high = self.speech_per_byte
+        low = self.speech_per_byte[0]
         generator = torch.Generator(self.device).manual_seed(seed)
         yield from self.model.generate_stream(
-            prefix, max_new_tokens=math.ceil(1.5 * high * n_bytes) + 10,
+            prefix, max_new_tokens=self.max_codes(prefix, part),
             min_new_tokens=int(0.75 * low * n_bytes), temperature=temperature, top_k=top_k, top_p=top_p,
             # Repetition-aware sampling over the last 10 codes, each allowed 3 times (generate_stream's
             # default): in real codes of the demo's val split a code already 3 times among the last 10
@@ -320,8 +330,11 @@ class TTS:
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
             candidates = self.candidates(prefix, part, best_of, seed + i, temperature, top_k, top_p, ras,
                                          cfg_scale)
-            # max keeps the first of equal scores; one candidate needs no scoring
-            codes = candidates[0] if best_of == 1 else max(candidates, key=lambda c: self.score(prefix, c))
+            # A try the model ended beats one cut off at the length bound (still talking, or looping)
+            # whatever their scores; max keeps the first of equals; one candidate needs no scoring.
+            limit = self.max_codes(prefix, part)
+            codes = candidates[0] if best_of == 1 else max(
+                candidates, key=lambda c: (len(c) < limit, self.score(prefix, c)))
             codes = torch.tensor(codes, dtype=torch.long)
             if i:
                 pieces.append(torch.zeros(int(pause * self.sample_rate)))
@@ -343,6 +356,8 @@ def write_stream(path, chunks, sample_rate):
                     total += len(chunk)
                     first = first if first is not None else time.perf_counter() - start
         tmp.replace(path)
+    except sf.SoundFileError as e:  # libsndfile's errors (cannot open, disk full) are no OSError
+        raise OSError(f"cannot write {path}: {e}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return first, total

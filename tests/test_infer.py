@@ -226,6 +226,25 @@ def test_best_of_speaks_the_candidate_the_model_scores_highest(tts):
     assert torch.allclose(one, tts.codec.decode(torch.tensor(candidates[0])).cpu(), atol=1e-5)
 
 
+def test_best_of_prefers_a_try_the_model_ended_to_one_cut_off(tts, monkeypatch):
+    """A try that reached the length bound was stopped, still talking (or looping): whatever its score, a
+    try the model ended beats it."""
+    text = "Pick the one that ends."
+    prefixes, parts = tts.prepare(text, "kal", None, 5000)
+    limit = tts.max_codes(prefixes[0], parts[0])
+    cut, ended = [1] * limit, [2] * (limit - 5)
+    monkeypatch.setattr(tts, "candidates", lambda *args, **kwargs: [cut, ended])
+    monkeypatch.setattr(tts, "score", lambda prefix, codes: 0.0 if codes is cut else -9.0)
+    wav, _ = tts(text, speaker="kal", best_of=2)
+    assert torch.allclose(wav, tts.codec.decode(torch.tensor(ended)).cpu(), atol=1e-5)
+
+
+def test_a_stream_that_cannot_be_written_is_an_os_error(tmp_path):
+    with pytest.raises(OSError, match="cannot write"):
+        infer.write_stream(tmp_path / "missing" / "x.wav", iter([torch.zeros(100)]), 16000)
+    assert not (tmp_path / "missing").exists()
+
+
 # -----------------------------------------------------------------------------------------------------
 # The command line and bad input
 
@@ -264,6 +283,7 @@ def test_bad_text_is_a_one_line_error_and_no_file(checkpoint, tmp_path, text, ex
     (["--cfg_scale", "-0.5"], "cfg_scale"),
     (["--best_of", "0"], "best_of"),
     (["--best_of", "2", "--stream"], "cannot stream"),
+    (["--best_of", "2", "--temperature", "0"], "greedy"),
     (["--out", "OUT/x.mp3"], "must end in"),
     (["--out", "OUT"], "must end in"),
     (["--out", "OUT/x.ogg", "--stream"], "must end in"),

@@ -10,10 +10,12 @@ ever sees spelled-out words. The demo corpus is spoken by Festival from this nor
 text and audio always agree on how a number was read.
 
 Rules, in the order they apply: Unicode clean-up (NFKC, typographic quotes and dashes to ASCII, control
-characters dropped); abbreviations (Mr., Dr., etc.); money ($, £, €); percentages; times (3:05); ordinals
-(21st); years (four-digit numbers from 1100 to 1999 and 2010 to 2099, read in pairs); decimals; other
-numbers (commas allowed); a few symbols (&, +, @); lower case; single spaces. Punctuation that shapes
-prosody (. , ? ! ; : ') is kept.
+characters and emoji dropped, invisible ones such as a soft hyphen removed from inside words);
+abbreviations (Mr., Dr., etc.; a full stop that also ends the sentence stays); money ($, £, €);
+percentages; times (3:05); ordinals (21st); digits in dotted groups (12.5.2024, 1.2.3: "dot"); years
+(four-digit numbers from 1100 to 1999 and 2010 to 2099, read in pairs); decimals; other numbers (commas
+allowed); a few symbols (&, +, @); lower case; single spaces. Punctuation that shapes prosody
+(. , ? ! ; : ') is kept. Normalised text normalises to itself, so code that normalises twice is safe.
 """
 import re
 import unicodedata
@@ -28,6 +30,7 @@ ORDINAL_ENDINGS = {"one": "first", "two": "second", "three": "third", "five": "f
 ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "ms": "miz", "dr": "doctor", "prof": "professor",
                  "st": "saint", "jr": "junior", "sr": "senior", "mt": "mount", "ave": "avenue",
                  "etc": "et cetera", "vs": "versus", "approx": "approximately"}
+TITLES = {"mr", "mrs", "ms", "dr", "prof", "st", "mt"}  # come before a name: "Dr. Lee" is no sentence end
 SYMBOLS = {"&": " and ", "+": " plus ", "@": " at ", "=": " equals ", "#": " number ", "%": " percent ",
            "/": " slash ", "*": " ", "_": " ", "~": " ", "|": " ", "<": " ", ">": " ", "^": " ",
            "\\": " ", "`": "'", "(": ", ", ")": ", ", "[": ", ", "]": ", ", "{": ", ", "}": ", ", '"': " "}
@@ -118,36 +121,72 @@ def _am_pm(match):
     return f"{match.group(1)} m" + ("." if ends_sentence else "")
 
 
+def _abbreviation(match):
+    """'etc.' -> 'et cetera', keeping the full stop when it also ends the sentence: at the end of the text,
+    or (for words that are not titles before a name) before a capital letter."""
+    word, following = match.group(1).lower(), match.group(2)  # following: None, or what comes next
+    if word not in ABBREVIATIONS:
+        return match.group(0)
+    spoken = ABBREVIATIONS[word]
+    if word == "st" and re.search(r"[\w,;:]\s+[A-Z][a-z]*\s*$", match.string[:match.start()]):
+        # After a name inside a sentence ("on Main St.") a street, and no title; "St. Paul" is a saint.
+        word, spoken = "street", "street"
+    ends_sentence = following is not None and (
+        following.strip() == "" or (following.strip().isupper() and word not in TITLES))
+    return spoken + ("." if ends_sentence else "")
+
+
 def _decimal(match):
     return f" {_integer(match.group(1))} point {digits_to_words(match.group(2))} "
 
 
-def _plain_number(match):
-    text = match.group(0)
+def _number(text):
+    """A digit string (thousands commas allowed) as a year if it looks like one, else as a cardinal."""
     n = int(text.replace(",", "")) if len(text.replace(",", "")) <= 15 else None
-    if n is not None and "," not in text and (1100 <= n <= 1999 or 2010 <= n <= 2099):
-        return f" {year_to_words(n)} "
-    return f" {_integer(text)} "
+    if n is not None and "," not in text and not text.startswith("0") and (1100 <= n <= 1999 or 2010 <= n <= 2099):
+        return year_to_words(n)
+    return _integer(text)
+
+
+def _plain_number(match):
+    return f" {_number(match.group(0))} "
+
+
+def _unicode_character(c):
+    """What one character becomes in the clean-up: itself, a space, or nothing."""
+    category = unicodedata.category(c)
+    if category == "Cf" or "\ufe00" <= c <= "\ufe0f" or c == "\u20e3":
+        # Invisible format characters (soft hyphen, zero-width space and joiner) sit inside words:
+        # removed, not made spaces. So are emoji variation selectors and the keycap mark of 1️⃣.
+        return ""
+    if category[0] in "CZ" or category == "So" or (category == "Sk" and not c.isascii()):
+        # Control characters and odd spaces separate words; emoji, other pictographs and emoji skin
+        # tones are not spoken.
+        return " "
+    return c
 
 
 def normalize(text):
-    """Written text (any Unicode) -> lower-case spoken words with light punctuation."""
+    """Written text (any Unicode) -> lower-case spoken words with light punctuation.
+    Idempotent: normalising the result again changes nothing (a test checks it on random text)."""
     text = unicodedata.normalize("NFKC", str(text))
     text = "".join(TYPOGRAPHY.get(c, c) for c in text)
     text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", " ", text)  # terminal colour codes
-    # Control characters and odd spaces become spaces; emoji and other pictographs are not spoken.
-    text = "".join(" " if unicodedata.category(c)[0] in "CZ" or unicodedata.category(c) == "So" else c
-                   for c in text)
+    text = "".join(_unicode_character(c) for c in text)
     text = re.sub(r"\bNo\.\s?(?=\d)", "number ", text)  # "No. 5", but not the word "no." ending a sentence
-    # Abbreviations: only with their period, so the word "no" or "st" inside a sentence is left alone.
-    text = re.sub(r"\b([A-Za-z]+)\.(?=\s|$)",
-                  lambda m: ABBREVIATIONS.get(m.group(1).lower(), m.group(0)), text)
+    # Abbreviations: only with their period and not before a letter, so the word "no" or "st" inside a
+    # sentence, and "e.g." or "U.S.", are left alone.
+    text = re.sub(r"(?<![A-Za-z])([A-Za-z]+)\.(?![A-Za-z])(?=(\s+[A-Za-z]|\s*$)?)", _abbreviation, text)
     text = re.sub(r"([$£€])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?", _money, text)
     text = re.sub(r"((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s?%", lambda m: f" {m.group(1)} percent ", text)
-    text = re.sub(r"\b(\d{1,2}):(\d{2})(?!\d)(?:\s?([ap]\.?m)\b)?", _time, text, flags=re.IGNORECASE)
-    text = re.sub(r"\b([ap])\.m\.(?=(\s+[A-Z]|\s*$)?)", _am_pm, text, flags=re.IGNORECASE)  # "9 a.m."
-    text = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: f" {ordinal_to_words(int(m.group(1)))} ", text,
+    text = re.sub(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)(?:\s?([ap]\.?m)\b)?", _time, text, flags=re.IGNORECASE)
+    text = re.sub(r"(?<![A-Za-z])([ap])\.m\.(?=(\s+[A-Z]|\s*$)?)", _am_pm, text, flags=re.IGNORECASE)  # "9 a.m."
+    text = re.sub(r"(?<!\d)(\d+)(st|nd|rd|th)\b", lambda m: f" {ordinal_to_words(int(m.group(1)))} ", text,
                   flags=re.IGNORECASE)
+    # Digits in three or more groups joined by dots (12.5.2024, 1.2.3, 192.168.0.1) are no decimal
+    # number, and their dots no sentence end: each group is read, joined by "dot".
+    text = re.sub(r"(?<![\d.])\d+(?:\.\d+){2,}(?![\d])",
+                  lambda m: " " + " dot ".join(_number(g) for g in m.group(0).split(".")) + " ", text)
     text = re.sub(r"(?<![\d.])(\d[\d,]*)\.(\d+)", _decimal, text)
     text = re.sub(r"(?<=\s)-(?=\d)|^-(?=\d)", " minus ", text)
     text = re.sub(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+", _plain_number, text)
