@@ -229,8 +229,10 @@ def save_checkpoint():
 
 def train_mode():
     """Training mode, except that a frozen encoder and quantizer run as in inference: the quantizer then
-    centres with its stored running mean and leaves its codebook alone, so the codes are exactly the ones
-    Codec.encode gives."""
+    centres with its stored running mean and leaves its codebook alone, so the codes are the ones
+    Codec.encode gives for the clip on its own. (Within about five tokens of a clip's edges, where the
+    encoder sees zeros instead of the audio around the clip, a few differ from the codes of the whole
+    utterance; with --codes the decoder learns from those, the ones the GPT speaks.)"""
     codec.train()
     if args.decoder_only:
         codec.encoder.eval()

@@ -16,7 +16,8 @@ Writes into --out_dir:
 Resumable: utterances are encoded in parts of --part_size, each saved atomically under
 out_dir/parts/ with the ids of its utterances (a rerun skips the finished parts that hold the same
 utterances); the final files are assembled from the parts, then the parts are removed. Running it
-again on a finished folder made by the same codec does nothing. After the corpus has grown it encodes
+again on a finished folder made by the same codec does nothing (if some files could not be read, it
+tries those again and writes the manifest again). After the corpus has grown it encodes
 only the utterances the folder does not hold yet, appended after the ones it holds, in new codes files:
 the files already there are left as they are, so a grown corpus in git adds files instead of rewriting
 them. Codes whose audio is not here (a fresh clone of the demo has only the committed part of the
@@ -191,7 +192,6 @@ def main():
         sys.exit("error: uint16 codes need a codebook of at most 65,536 entries")
     summary = corpus.summary()  # of the audio here, before stored codes without audio join the list below
     parts_dir = out_dir / "parts"
-    parts_dir.mkdir(parents=True, exist_ok=True)
     info_path = out_dir / "info.json"
     stored = json.loads(info_path.read_text()) if info_path.is_file() else None
     encoded = {}  # id -> codes already in out_dir, made by this codec
@@ -240,6 +240,7 @@ def main():
 
         kept = [current.get(utterance_key(row)) or without_audio(row) for row in rows]
         corpus.utterances = kept + [u for u in corpus.utterances if utterance_key(u) not in encoded]
+    parts_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(info_path, lambda p: p.write_text(json.dumps(info, indent=1) + "\n"))
     print(summary)
 

@@ -66,7 +66,7 @@ def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
     assert np.array_equal(resumed[10:25], planted)  # part 0 came from disk
     assert np.array_equal(resumed[25:], codes[25:])  # part 1 (u2) was encoded again, identically
     result = subprocess.run(command, check=True, capture_output=True, text=True)
-    assert "already encoded" in result.stdout
+    assert "already encoded" in result.stdout and not (out / "parts").exists()  # nothing done, nothing left
 
     # Growth: a new utterance joins the corpus. What the folder already holds from this codec is kept
     # (plant recognisable codes for u2 to see that), and only the new utterance is encoded.
