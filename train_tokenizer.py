@@ -208,6 +208,9 @@ if checkpoint is not None:
     opt_g.load_state_dict(checkpoint["opt_g"])
     opt_d.load_state_dict(checkpoint["opt_d"])
     step = checkpoint["step"]
+    # Models, optimizers, step and random state continue; the clips do not: training draws them at
+    # random, with replacement, and a resumed run draws others than the uninterrupted one would have
+    # (the same distribution, so nothing is lost; unlike train_pretrain.py's exact resume).
     set_rng_state(checkpoint["rng"])
     print(f"resumed from {args.out_dir / 'last.pt'} at step {step}")
 if codes_info is not None and not codec_fits(codec, args.init_from or args.out_dir / "codec.pt", codes_info):
