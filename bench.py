@@ -33,7 +33,7 @@ from infer import DEFAULT_GPT, TTS, StreamDecoder, TTSError
 from model.gpt import GPT, PRESETS, GPTConfig
 from model.sequence import TEXT_VOCAB_SIZE, build_example, collate, encode_text
 from tokenizer.codec import Codec
-from train_common import forward_backward, maybe_compile, pick_device
+from train_common import forward_backward, gpu_peak_flops, maybe_compile, pick_device
 
 SENTENCE = "The quick brown fox jumps over the lazy dog while the band plays on."
 
@@ -108,6 +108,7 @@ def bench_tts(args, device):
                                           generator=generator, **sampling):
             if len(decoder.push(code)):
                 return
+        decoder.flush()  # fewer codes than one chunk: the first audio is all of it
 
     with torch.inference_mode():
         total_s, wav = timed(speak, device, args.repeats)
@@ -123,12 +124,6 @@ def bench_tts(args, device):
     print(f"  generate            {generate_s:7.2f} s  {1000 * generate_s / n_codes:6.2f} ms/code")
     print(f"  generate + decode   {total_s:7.2f} s  real-time factor {total_s / audio_s:.3f}")
     print(f"  streaming: first audio after {1000 * first_s:.0f} ms")
-
-
-# Dense bf16 peak FLOP/s from the vendors' data sheets (without sparsity), matched against the device name
-# in this order (the first key it contains wins: the PCIe and NVL H100s before the SXM one).
-GPU_PEAK_BF16 = {"H200": 989e12, "H100 PCIe": 756e12, "H100 NVL": 835e12, "H100": 989e12, "A100": 312e12,
-                 "L40S": 362e12, "A10G": 70e12, "RTX 4090": 165e12, "RTX 3090": 71e12, "RTX A6000": 155e12}
 
 
 def matmul_flops(device, dtype, n, repeats=5):
@@ -148,11 +143,12 @@ def peak_memory_mb(device):
 
 def synthetic_batch(max_tokens, speech_vocab_size, seq_len, generator):
     """As many examples of seq_len tokens as fit in max_tokens, laid out as training lays them out: 60
-    text bytes and a speaker, then speech codes to fill seq_len."""
+    text bytes and a speaker, then speech codes to fill seq_len (START, speaker, text, SPEECH_START and
+    the codes: the input holds 63 tokens besides the codes, END being only a target)."""
     examples = []
     for _ in range(max(1, max_tokens // seq_len)):
         text = torch.randint(32, 127, (60,), generator=generator).tolist()
-        codes = torch.randint(0, speech_vocab_size, (seq_len - 64,), generator=generator)
+        codes = torch.randint(0, speech_vocab_size, (seq_len - 63,), generator=generator)
         examples.append(build_example(text, codes, TEXT_VOCAB_SIZE, speaker=0,
                                       speech_vocab_size=speech_vocab_size))
     return collate(examples)
@@ -161,7 +157,7 @@ def synthetic_batch(max_tokens, speech_vocab_size, seq_len, generator):
 def bench_train(args, device):
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
-        peak = args.peak_flops or next((v for k, v in GPU_PEAK_BF16.items() if k in name), None)
+        peak = args.peak_flops or gpu_peak_flops(device)
         measured = matmul_flops(device, torch.bfloat16, 8192)
         if peak is None:
             print(f"{name} is not in the table of data-sheet peaks: MFU against the measured bf16 matmul")
@@ -224,6 +220,9 @@ def main(argv=None):
     parser.add_argument("--compile", action="store_true", help="train: torch.compile the model")
     parser.add_argument("--peak_flops", type=float, default=None, help="train: the hardware's peak FLOP/s")
     args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.seq_len < 64 or args.repeats < 1:
+        sys.exit("error: --seconds must be above 0, --seq_len at least 64 (60 text bytes and 4 markers), "
+                 "--repeats at least 1")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)

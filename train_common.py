@@ -186,7 +186,8 @@ def add_training_args(parser, lr_default):
     add("--sample_every", type=int, default=1000, help="steps between sample wavs (0: none)")
     add("--save_every", type=at_least_one, default=250, help="steps between checkpoints")
     add("--peak_flops", type=float, default=None,
-        help="peak FLOP/s of one GPU, or of the whole CPU, for MFU (default: 312e12 per GPU, 175e9 CPU)")
+        help="peak FLOP/s of one GPU, or of the whole CPU, for MFU (default: the GPU's data-sheet bf16 peak, "
+             "312e12 for a card not in train_common.GPU_PEAK_BF16; 175e9 on a CPU)")
     add("--seed", type=int, default=1337, help="seed for weights, batches and prompts")
 
 
@@ -211,30 +212,33 @@ class TimeBudget:
 
     def __init__(self, minutes, max_steps, first_step, warm_steps=20, saved=None):
         saved = saved or {}
-        self.budgeted, self.max_steps = bool(minutes), max_steps
+        self.budgeted, self.max_steps, self.minutes = bool(minutes), max_steps, minutes
         self.spent_before = saved.get("spent", 0.0) if self.budgeted else 0.0
         self.seconds = (minutes or 0) * 60 - self.spent_before
         self.estimate = min(max_steps, saved.get("estimate") or max_steps)
+        # A run that had reached its estimate is over, unless it is resumed with more minutes than it had.
+        self.over = bool(saved) and first_step >= self.estimate and (minutes or 0) <= saved.get("minutes", 0)
         self.first_step, self.warm = first_step, warm_steps
         self.start, self.pace_start = time.time(), None
 
     def total(self, step):
         if not self.budgeted:
             return self.max_steps
-        if step < self.first_step + self.warm:
-            return self.estimate
-        if self.pace_start is None:  # the pace is taken from here on
+        if self.over:  # resumed after its end: nothing left
+            return step
+        if step >= self.first_step + self.warm and self.pace_start is None:  # the pace is taken from here on
             self.pace_start, self.pace_step = time.time(), step
-        if step == self.pace_step:
-            return self.estimate
+        if self.pace_start is None or step == self.pace_step:  # no pace yet: the last estimate, and go on
+            return max(self.estimate, step + 1)
         pace = (time.time() - self.pace_start) / (step - self.pace_step)
         left = self.seconds - (time.time() - self.start)
         self.estimate = min(self.max_steps, step + max(1, int(left / pace)))
         return self.estimate
 
     def state(self):
-        """What a checkpoint keeps for a resumed run: seconds spent so far and the current estimate."""
-        return {"spent": self.spent_before + time.time() - self.start, "estimate": self.estimate}
+        """What a checkpoint keeps for a resumed run: seconds spent so far, the current estimate, the budget."""
+        return {"spent": self.spent_before + time.time() - self.start, "estimate": self.estimate,
+                "minutes": self.minutes}
 
 
 @dataclass
@@ -357,9 +361,21 @@ def save_weights(model, train_set, args, path, **extra):
     atomic_save({**gpt_metadata(model, train_set, args), "state_dict": weights, **extra}, path)
 
 
+# Dense bf16 peak FLOP/s from the vendors' data sheets (without sparsity), matched against the device name
+# in this order (the first key it contains wins: the PCIe and NVL H100s before the SXM one).
+GPU_PEAK_BF16 = {"H200": 989e12, "H100 PCIe": 756e12, "H100 NVL": 835e12, "H100": 989e12, "A100": 312e12,
+                 "L40S": 362e12, "A10G": 70e12, "RTX 4090": 165e12, "RTX 3090": 71e12, "RTX A6000": 155e12}
+
+
+def gpu_peak_flops(device):
+    """The data-sheet bf16 peak of this GPU (GPU_PEAK_BF16), or None for a card not in the table."""
+    name = torch.cuda.get_device_name(device)
+    return next((peak for key, peak in GPU_PEAK_BF16.items() if key in name), None)
+
+
 def gather_rng_states(world_size):
-    """Every process's RNG state, in rank order. Under DDP each process draws its own dropout masks and
-    prompts, so each must get its own state back on --resume. Every process must call this."""
+    """Every process's RNG state, in rank order. Under DDP each process draws its own dropout masks, so
+    each must get its own state back on --resume. Every process must call this."""
     if world_size == 1:
         return [rng_state()]
     states = [None] * world_size
@@ -499,6 +515,9 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
         raw_model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         step, best_val = checkpoint["step"], checkpoint.get("best_val", float("inf"))
+        if (args.out_dir / "best.pt").is_file():  # an evaluation after the last save may have done better
+            saved_best = torch.load(args.out_dir / "best.pt", map_location="cpu", weights_only=True)
+            best_val = min(best_val, saved_best.get("val_loss", float("inf")))
     trainable = [p for p in raw_model.parameters() if p.requires_grad]
     model = maybe_compile(raw_model, args.compile, device)
     if world_size > 1:
@@ -521,11 +540,11 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
     # Each process has used grad_accum batches per step: a resumed run goes on with the next ones.
     train_batches = iter(loader(train_set, sampler(train_set, start=step * args.grad_accum)))
     val_loader = loader(val_set, sampler(val_set).epoch_batches(0))
-    # MFU: achieved FLOP/s over the hardware's peak. 312e12 is an A100's dense bf16 peak (pass --peak_flops
-    # for other GPUs, e.g. ~990e12 for an H100). 175e9 is fp32 on the project's 2-core reference CPU
+    # MFU: achieved FLOP/s over the hardware's peak: a GPU's data-sheet bf16 figure (an A100's 312e12 for
+    # a card the table lacks; --peak_flops overrides). 175e9 is fp32 on the project's 2-core reference CPU
     # machine, as measured there; CPU processes share that one machine, GPUs each bring their own peak.
     if device.type == "cuda":
-        peak_flops = (args.peak_flops or 312e12) * world_size
+        peak_flops = (args.peak_flops or gpu_peak_flops(device) or 312e12) * world_size
     else:
         peak_flops = args.peak_flops or 175e9
     codec = load_sample_codec(train_set.info, device) if main and args.sample_every else None
@@ -546,13 +565,19 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
     progress = tqdm(total=max_steps, initial=step, desc=desc, dynamic_ncols=True, disable=not main)
     if args.resume:
         # Restored only now: setting up (data-loader iterators, a compile test) draws random numbers that
-        # the uninterrupted run drew before its first step, so dropout masks, prompts and text dropout go
-        # on exactly where they would have. Each process takes its own state; one the saving job did
-        # not have (resumed with more processes) takes the first one's. (Older last.pt files hold one
-        # state, not a list.)
+        # the uninterrupted run drew before its first step, so dropout masks go on exactly where they
+        # would have (prompts and text dropout come from the batch sampler's own generator, which starts
+        # again where the run stopped). Each process takes its own state; one the saving job did not
+        # have (resumed with more processes) takes the first one's. (Older last.pt files hold one state,
+        # not a list.)
         states = checkpoint["rng"] if isinstance(checkpoint["rng"], list) else [checkpoint["rng"]]
         set_rng_state(states[distributed.rank] if distributed.rank < len(states) else states[0])
-    start_time = time.time()
+    start_time, first_step = time.time(), step
+    if budget.over:
+        max_steps = step
+        if main:
+            print(f"the run's {args.max_minutes:g} minutes were spent already: nothing to train "
+                  "(a larger --max_minutes goes on)")
     while step < max_steps:
         if args.max_minutes:  # a time budget: the cosine schedule ends when the time does
             estimate = torch.tensor(budget.total(step), device=device)
@@ -597,5 +622,7 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
             if main:
                 save_gpt(raw_model, optimizer, step, train_set, args, best_val, rng_states, budget.state())
     progress.close()
+    if main and step == first_step:  # resumed with nothing left: model.pt may predate last.pt's step
+        save_weights(raw_model, train_set, args, args.out_dir / "model.pt")
     if main:
         print(f"done: {args.out_dir / 'model.pt'}")

@@ -46,7 +46,7 @@ parser.set_defaults(out_dir=Path("out/pretrain"), max_steps=10_000, warmup=200)
 args = parser.parse_args()
 
 distributed = setup_distributed(args.device)
-seed_everything(args.seed)
+seed_everything(args.seed + distributed.rank)  # each process its own dropout masks (DDP syncs the weights)
 # A resumed run keeps the shape it started with, whatever today's flags and defaults say: its context
 # length too, so that it trains on the same examples.
 config = GPTConfig(**load_checkpoint(args.out_dir / "last.pt").get("config", {})) if args.resume else None

@@ -33,7 +33,7 @@ parser.set_defaults(out_dir=Path("out/sft"), speakers=["slt"], max_utterances=30
 args = parser.parse_args()
 
 distributed = setup_distributed(args.device)
-seed_everything(args.seed)
+seed_everything(args.seed + distributed.rank)  # each process its own dropout masks (DDP syncs the weights)
 model, pretrained = load_gpt(args.init_from)
 train_set, val_set = load_data(args, model.cfg.max_seq_len, speaker_map=pretrained["speaker_map"],
                                codes_info=pretrained["codes_info"])

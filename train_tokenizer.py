@@ -271,7 +271,11 @@ discriminators.train()
 batches = iter(loader)
 progress = tqdm(total=max_steps, initial=step, desc="codec", dynamic_ncols=True)
 budget = TimeBudget(args.max_minutes, args.max_steps, step, saved=checkpoint and checkpoint.get("budget"))
-start_time, steps_timed = time.time(), 0
+start_time, steps_timed, first_step = time.time(), 0, step
+if budget.over:
+    max_steps = step
+    print(f"the run's {args.max_minutes:g} minutes were spent already: nothing to train (a larger --max_minutes "
+          f"goes on)")
 while step < max_steps:
     max_steps = progress.total = budget.total(step)
     batch = next(batches)
@@ -338,4 +342,6 @@ while step < max_steps:
     if step % args.save_every == 0 or step == max_steps:
         save_checkpoint()
 progress.close()
+if step == first_step:  # resumed with nothing left: codec.pt may predate last.pt's step
+    codec.save(args.out_dir / "codec.pt")
 print(f"done: {args.out_dir / 'codec.pt'} (load it with Codec.load)")

@@ -48,8 +48,9 @@ class GPTConfig:
     text_position_step: float = 0.0
 
     def __post_init__(self):
-        if self.d_model % self.n_head or self.n_head % self.n_kv_head:
-            raise ValueError("d_model must divide into n_head heads, and n_head into n_kv_head groups")
+        if self.d_model % self.n_head or self.n_head % self.n_kv_head or (self.d_model // self.n_head) % 2:
+            raise ValueError("d_model must divide into n_head heads of even size (rotary embeddings turn "
+                             "pairs), and n_head into n_kv_head groups")
 
 
 # Parameter counts (checked by tests/test_gpt.py): cpu 5.28 M, gpu 31.2 M, large 103.2 M.
@@ -340,7 +341,9 @@ class GPT(nn.Module):
     def estimate_flops_per_token(self, seq_len=None):
         """Training FLOPs per token (forward + backward) at seq_len (default max_seq_len), as in the
         PaLM paper's appendix B: 6 per matmul weight, plus 12 * n_layer * d_model * T for the attention
-        scores and their weighted sum. Embedding tables are lookups, not matmuls, so they don't count."""
+        scores and their weighted sum. Embedding tables are lookups, not matmuls, so they don't count; a
+        frozen weight (LoRA's base) needs no weight gradient: 4, not 6."""
         seq_len = seq_len or self.cfg.max_seq_len
-        lookups = self.text_embedding.weight.numel() + self.speech_embedding.weight.numel()
-        return 6 * (self.num_parameters() - lookups) + 12 * self.cfg.n_layer * self.cfg.d_model * seq_len
+        lookups = {self.text_embedding.weight, self.speech_embedding.weight}
+        weights = sum((6 if p.requires_grad else 4) * p.numel() for p in self.parameters() if p not in lookups)
+        return weights + 12 * self.cfg.n_layer * self.cfg.d_model * seq_len

@@ -40,3 +40,12 @@ def test_codec_and_tts_bench_print_their_figures(capsys):
     assert len(re.findall(r"x real time", out)) == 3  # encode, decode, both
     factor = float(re.search(r"real-time factor ([\d.]+)", out).group(1))
     assert factor > 0 and re.search(r"first audio after \d+ ms", out)
+
+
+def test_synthetic_training_batches_fill_seq_len_and_bad_sizes_are_refused():
+    from bench import synthetic_batch
+    ids, targets = synthetic_batch(1024, 1024, 256, torch.Generator().manual_seed(0))
+    assert ids.shape == targets.shape == (4, 256)
+    for bad in (["--seq_len", "48"], ["--seconds", "0"]):
+        with pytest.raises(SystemExit, match="^error:"):
+            main(["train" if "--seq_len" in bad else "tts", *bad])

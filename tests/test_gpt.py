@@ -190,6 +190,17 @@ def test_preset_sizes(name, low, high):
     assert low <= n_params <= high
 
 
+def test_bad_shapes_are_refused_and_frozen_weights_cost_less():
+    for bad in (dict(d_model=30, n_head=4), dict(d_model=32, n_head=4, n_kv_head=3), dict(d_model=28, n_head=4)):
+        with pytest.raises(ValueError):  # heads that do not divide, groups that do not, odd head size (7)
+            GPTConfig(**{**dict(n_layer=1, n_kv_head=2), **bad})
+    model = GPT(GPTConfig(n_layer=2, d_model=32, n_head=2, n_kv_head=1, max_seq_len=64))
+    trained = model.estimate_flops_per_token(64)
+    attention = 12 * 2 * 32 * 64
+    model.requires_grad_(False)  # as LoRA's frozen base: forward and input gradient only
+    assert model.estimate_flops_per_token(64) - attention == pytest.approx((trained - attention) * 4 / 6)
+
+
 # 6. Sampling
 
 def sampled_set(logits, n=400, **options):

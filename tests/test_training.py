@@ -84,7 +84,7 @@ def test_time_budget_is_the_whole_runs_and_a_resume_keeps_the_schedule(monkeypat
         clock[0] += 1.0
     assert totals[-1] == 5 + (600 - 3)  # at step 5, 597 s left at one step a second
     state = budget.state()
-    assert state == {"spent": 4.0, "estimate": 602}
+    assert state == {"spent": 4.0, "estimate": 602, "minutes": 10}
 
     # Resumed (later, at step 6): the saved estimate holds while warming up, and only 596 s are left.
     clock[0] = 1000.0
@@ -95,6 +95,13 @@ def test_time_budget_is_the_whole_runs_and_a_resume_keeps_the_schedule(monkeypat
         clock[0] += 2.0
     assert total == 11 + int((596 - 6) / 2)
     assert train_common.TimeBudget(None, 50, 0, saved=state).total(30) == 50  # no budget: max_steps
+
+    # A run resumed after its end has nothing left, unless it is given more minutes than it had.
+    finished = dict(state, estimate=602)
+    over = train_common.TimeBudget(minutes=10, max_steps=100_000, first_step=602, saved=finished)
+    assert over.over and over.total(602) == 602
+    longer = train_common.TimeBudget(minutes=20, max_steps=100_000, first_step=602, warm_steps=2, saved=finished)
+    assert not longer.over and longer.total(602) == 603  # goes on; the pace decides how far
 
 
 def test_held_out_validation_keeps_speakers_apart_when_ids_repeat(tmp_path):
