@@ -1537,7 +1537,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the sentences")
     parser.add_argument("--n", type=int, default=27600,
-                        help="number of sentences (more if needed to use every list entry once)")
+                        help="number of sentences (more if needed to use every list entry once); a multiple of "
+                             f"{BATCH} grows a corpus without changing its lines")
     parser.add_argument("--check", type=Path, metavar="FILE", help="only validate FILE and print its totals")
     args = parser.parse_args()
 
@@ -1552,6 +1553,13 @@ def main():
     problems = check_corpus(sentences)
     if problems:
         sys.exit("error: " + "; ".join(problems))
+    if not args.check and args.out.is_file():
+        # Audio and codes of the lines already there stay as they are (make_demo.py skips existing files),
+        # so those lines must not change: growing appends, shrinking cuts at the end.
+        old = args.out.read_text(encoding="utf-8").splitlines()
+        if sentences[:len(old)] != old and old[:len(sentences)] != sentences:
+            sys.exit(f"error: --n {args.n} would change lines already in {args.out}, whose audio and codes "
+                     f"would then no longer match their text: use a multiple of {BATCH}, or another --out")
     if not args.check:
         write_atomic(args.out, sentences)
         print(f"wrote {args.out}")

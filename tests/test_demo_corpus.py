@@ -51,6 +51,19 @@ def test_a_larger_corpus_only_appends_whole_batches():
     assert SENTENCES[:len(first)] == first  # the committed corpus grew from its first batch
 
 
+def test_a_corpus_file_is_never_rewritten_with_other_lines(tmp_path):
+    # Audio made for the lines of sentences.txt stays: an --n that would change them is refused.
+    out = tmp_path / "sentences.txt"
+    out.write_text("\n".join(SENTENCES[:2300]) + "\n")
+    command = [sys.executable, str(ROOT / "dataset" / "compose_sentences.py"), "--out", str(out), "--n"]
+    result = subprocess.run(command + ["2250"], capture_output=True, text=True)  # reshuffles the first batch
+    assert result.returncode != 0 and "would change lines already in" in result.stderr
+    assert out.read_text().splitlines() == SENTENCES[:2300]  # untouched
+    result = subprocess.run(command + ["2400"], capture_output=True, text=True)  # appends
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().splitlines()[:2300] == SENTENCES[:2300]
+
+
 def test_metadata_is_every_voice_speaking_every_sentence():
     speakers = {row["speaker"] for row in METADATA}
     assert speakers == {"kal", "ked", "slt"}
