@@ -30,7 +30,8 @@ tries each, it did not work: the model learned its training pairs but not what m
    tries share. DPO alone can lower both probabilities (the rejected one faster); --sft_weight adds the
    chosen tries' mean cross-entropy (as in Pang et al., 2024), which keeps the chosen ones likely.
 
-Writes into --out_dir: tries/ (the wavs), tries.jsonl, log.csv, last.pt (for --resume) and model.pt (half
+Writes into --out_dir: tries/{voice}/ (the wavs), tries.jsonl (with tries_made_by.json: the model, codec and
+tries per sentence that made them; another model's tries are refused), log.csv, last.pt (for --resume) and model.pt (half
 precision, with the init model's metadata: infer.py and eval.py take it as --checkpoint).
 The same recogniser judges the README's results, on test sentences this never speaks: see "Preference
 tuning" in the README for what that does and does not show.
@@ -84,34 +85,45 @@ def read_jsonl(path):
     return records
 
 
-def make_tries(tts, sentences, n_tries, out_dir, transcribe_files):
+def make_tries(tts, sentences, n_tries, out_dir, transcribe_files, made_by=None):
     """Stage 1 and 2: speak each (speaker, id, text) n_tries times, judge each try, append a line per
     sentence to out_dir/tries.jsonl. transcribe_files(paths) -> texts heard. Sentences already in the file
-    are skipped; returns every record in it."""
+    are skipped; returns every record in it. made_by: what makes the tries (model, codec, tries per
+    sentence), kept beside the file: tries of another model are refused, not mixed in."""
     from eval import character_error_rate
 
-    path = out_dir / "tries.jsonl"
+    path, made_by_path = out_dir / "tries.jsonl", out_dir / "tries_made_by.json"
     records = read_jsonl(path)
-    done = {r["id"] for r in records}
+    made_by = made_by or {}
+    # (A file from before the record was kept is taken as it is.)
+    if records and made_by_path.is_file() and json.loads(made_by_path.read_text()) != made_by:
+        raise SystemExit(f"error: {path} holds tries of another model or settings (see {made_by_path}): "
+                         "give another --out_dir, or delete the file")
+    tmp = made_by_path.with_name(made_by_path.name + ".tmp")
+    tmp.write_text(json.dumps(made_by, indent=1) + "\n")
+    os.replace(tmp, made_by_path)
+    done = {(r["speaker"], r["id"]) for r in records}  # ids may repeat across speakers
     # Rewrite what was read, so that a line cut off by a crash is gone before new lines follow it.
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     os.replace(tmp, path)
     (out_dir / "tries").mkdir(parents=True, exist_ok=True)
-    todo = [(i, s) for i, s in enumerate(sentences) if s[1] not in done]
+    todo = [(i, s) for i, s in enumerate(sentences) if s[:2] not in done]
     for i, (speaker, utt_id, text) in tqdm(todo, desc="tries", initial=len(sentences) - len(todo),
                                            total=len(sentences)):
         prefixes, parts = tts.prepare(text, speaker, None, max_chars=5000)
         if len(parts) != 1:  # a sentence infer.py would speak in parts: not one example to learn from
             continue
         tries = tts.candidates(prefixes[0], parts[0], n_tries, seed=i)
+        limit = tts.max_codes(prefixes[0], parts[0])  # a try this long was stopped, not ended by the model
         files = []
+        (out_dir / "tries" / speaker).mkdir(exist_ok=True)
         for k, codes in enumerate(tries):
-            files.append(out_dir / "tries" / f"{utt_id}_{k}.wav")
+            files.append(out_dir / "tries" / speaker / f"{utt_id}_{k}.wav")
             wav = tts.codec.decode(torch.tensor(codes)).cpu() if codes else torch.zeros(tts.sample_rate // 10)
             save_audio(files[-1], wav, tts.sample_rate)
         heard = transcribe_files(files)
-        judged = [{"codes": codes, "heard": h, "cer": character_error_rate(text, h)}
+        judged = [{"codes": codes, "heard": h, "cer": character_error_rate(text, h), "ended": len(codes) < limit}
                   for codes, h in zip(tries, heard)]
         record = {"id": utt_id, "speaker": speaker, "text": text, "seed": i, "tries": judged}
         with open(path, "a", encoding="utf-8") as f:
@@ -121,26 +133,36 @@ def make_tries(tts, sentences, n_tries, out_dir, transcribe_files):
 
 
 def make_pairs(records, margin, all_pairs=False):
-    """[(speaker, text, chosen codes, rejected codes), ...] from judged sentences: per sentence its lowest-
-    and highest-CER tries (the first of equals), or with all_pairs every two of its tries, when their error
-    rates differ, by at least margin. The better try is the chosen one."""
+    """[(speaker, text, chosen try, rejected try), ...] from judged sentences: per sentence its lowest- and
+    highest-CER tries (the first of equals), or with all_pairs every two of its tries, when their error
+    rates differ, by at least margin. The better try is the chosen one; but a try stopped at the length
+    bound (the model never ended it) is never chosen over one the model ended."""
+    def ended(t):
+        return t.get("ended", True)  # tries judged before this was recorded count as ended
+
+    def preferred(a, b):
+        return b["cer"] > a["cer"] and b["cer"] - a["cer"] >= margin and (ended(a) or not ended(b))
+
     pairs = []
     for r in records:
-        tries = sorted(r["tries"], key=lambda t: t["cer"])  # stable: equals keep their order
-        candidates = ([(a, b) for i, a in enumerate(tries) for b in tries[i + 1:]] if all_pairs
-                      else [(tries[0], max(r["tries"], key=lambda t: t["cer"]))])
-        pairs += [(r["speaker"], r["text"], better["codes"], worse["codes"]) for better, worse in candidates
-                  if worse["cer"] > better["cer"] and worse["cer"] - better["cer"] >= margin]
+        tries = r["tries"]
+        candidates = ([(a, b) for a in tries for b in tries if a is not b] if all_pairs else
+                      [(min(tries, key=lambda t: (not ended(t), t["cer"])), max(tries, key=lambda t: t["cer"]))])
+        pairs += [(r["speaker"], r["text"], a, b) for a, b in candidates if preferred(a, b)]
     return pairs
 
 
 def pair_examples(pairs, speaker_map, max_seq_len, speech_vocab_size):
     """The pairs as training examples: [((ids, targets) chosen, (ids, targets) rejected), ...], laid out as
-    in pretraining (build_example); a pair with a try too long for max_seq_len is left out."""
+    in pretraining (build_example); a pair with a try too long for max_seq_len is left out. A try the model
+    did not end has no END target: it was stopped there, the model never chose to end it."""
     examples = []
     for speaker, text, chosen, rejected in pairs:
-        two = [build_example(encode_text(text), codes, TEXT_VOCAB_SIZE, speaker=speaker_map[speaker],
-                             speech_vocab_size=speech_vocab_size) for codes in (chosen, rejected)]
+        two = [build_example(encode_text(text), t["codes"], TEXT_VOCAB_SIZE, speaker=speaker_map[speaker],
+                             speech_vocab_size=speech_vocab_size) for t in (chosen, rejected)]
+        for (_, targets), t in zip(two, (chosen, rejected)):
+            if not t.get("ended", True):
+                targets[-1] = IGNORE
         if max(len(ids) for ids, _ in two) <= max_seq_len:
             examples.append(tuple(two))
     return examples
@@ -230,9 +252,12 @@ def main(argv=None):
         pool = recognizer_pool(2)
     except ImportError as e:
         raise SystemExit(f"error: judging the tries needs the recogniser: {e}")
+    from dataset.encode_corpus import file_sha256
+    made_by = {"init_from_sha256": file_sha256(args.init_from), "codec": str(args.codec or "the model's"),
+               "tries": args.tries}
     with pool:
         records = make_tries(tts, sentences, args.tries, args.out_dir,
-                             lambda files: list(pool.map(transcribe_file, files)))
+                             lambda files: list(pool.map(transcribe_file, files)), made_by)
     model = tts.model
     # Held out by sentence, so that no try of a held-out sentence is trained on.
     records = sorted(records, key=lambda r: r["seed"])
@@ -260,6 +285,8 @@ def main(argv=None):
     start = 0
     if args.resume:
         state = load_checkpoint(args.out_dir / "last.pt")
+        if "beta" not in state.get("args", {}):
+            raise SystemExit(f"error: {args.out_dir / 'last.pt'} is not a last.pt of train_dpo.py")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])

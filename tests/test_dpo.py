@@ -51,16 +51,32 @@ def test_make_pairs_takes_the_best_and_worst_try_beyond_the_margin():
         tries = [{"codes": [k], "cer": c} for k, c in enumerate(cers)]
         return {"speaker": "kal", "text": "t", "tries": tries}
 
+    def codes(pairs):
+        return [(speaker, text, chosen["codes"], rejected["codes"]) for speaker, text, chosen, rejected in pairs]
+
     records = [record(0.3, 0.1, 0.5, 0.1), record(0.2, 0.25), record(0.0, 0.0)]
     pairs = train_dpo.make_pairs(records, margin=0.1)
-    assert pairs == [("kal", "t", [1], [2])]  # the first of two equal best; the others are too close
+    assert codes(pairs) == [("kal", "t", [1], [2])]  # the first of two equal best; the others are too close
     # a difference of exactly the margin is enough
     assert len(train_dpo.make_pairs([record(0.25, 0.375)], margin=0.125)) == 1
     assert train_dpo.make_pairs([record(0.25, 0.25)], margin=0.0) == []  # equal tries teach nothing
     # all_pairs: every two tries far enough apart, the better one chosen
     every = train_dpo.make_pairs([record(0.3, 0.1, 0.5, 0.1)], margin=0.15, all_pairs=True)
-    assert sorted((chosen[0], rejected[0]) for _, _, chosen, rejected in every) == [(0, 2), (1, 0), (1, 2),
-                                                                                   (3, 0), (3, 2)]
+    assert sorted((c[0], r[0]) for _, _, c, r in codes(every)) == [(0, 2), (1, 0), (1, 2), (3, 0), (3, 2)]
+    # A try stopped at the length bound is never chosen over one the model ended, whatever its CER
+    stopped = record(0.1, 0.3, 0.6)
+    stopped["tries"][0]["ended"] = False
+    assert codes(train_dpo.make_pairs([stopped], margin=0.1)) == [("kal", "t", [1], [2])]
+    assert codes(train_dpo.make_pairs([stopped], 0.1, all_pairs=True)) == [("kal", "t", [1], [2])]
+
+
+
+def test_a_stopped_try_has_no_end_target():
+    chosen, stopped = {"codes": [3, 4, 5]}, {"codes": [6, 7, 8], "ended": False}
+    (_, ended_targets), (_, stopped_targets) = train_dpo.pair_examples([("kal", "t", chosen, stopped)],
+                                                                       {"kal": 0}, 512, CODEBOOK)[0]
+    assert ended_targets[-4:].tolist() == [3, 4, 5, CODEBOOK]  # the codes, then END
+    assert stopped_targets[-1].item() == train_dpo.IGNORE and stopped_targets[-4:-1].tolist() == [6, 7, 8]
 
 
 def test_sequence_logprobs_are_minus_the_models_loss_per_example():
@@ -85,8 +101,8 @@ def test_dpo_starts_at_log_2_and_learns_to_prefer_the_chosen_try():
     torch.manual_seed(0)
     model = GPT(GPTConfig(speech_vocab_size=CODEBOOK, n_layer=2, n_head=2, n_kv_head=1, d_model=32)).eval()
     gen = torch.Generator().manual_seed(1)
-    pairs = [(("kal", f"sentence {i}", torch.randint(CODEBOOK, (12,), generator=gen).tolist(),
-               torch.randint(CODEBOOK, (12,), generator=gen).tolist())) for i in range(4)]
+    pairs = [("kal", f"sentence {i}", {"codes": torch.randint(CODEBOOK, (12,), generator=gen).tolist()},
+              {"codes": torch.randint(CODEBOOK, (12,), generator=gen).tolist()}) for i in range(4)]
     examples = train_dpo.pair_examples(pairs, {"kal": 0}, model.cfg.max_seq_len, CODEBOOK)
     reference = train_dpo.reference_logprobs(model, examples, 2, torch.device("cpu"))  # (4, 2)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -154,6 +170,15 @@ def test_tries_match_best_of_candidates_and_are_not_spoken_twice(corpus, tmp_pat
     run_main(monkeypatch, pool, checkpoint, codes, tmp_path, "--max_steps", "1")
     assert pool.heard == [f"{records[-1]['id']}_{k}.wav" for k in range(2)]
     assert train_dpo.read_jsonl(path) == records
+    # Tries of another model in the same folder are refused, not mixed in; so is a last.pt of another script
+    other = tmp_path / "other.pt"
+    shutil.copy(checkpoint, other)
+    other.write_bytes(other.read_bytes() + b"\0")  # another file (another sha256), the same weights
+    with pytest.raises(SystemExit, match="tries of another model"):
+        run_main(monkeypatch, pool, other, codes, tmp_path, "--max_steps", "1")
+    torch.save({"model": {}, "optimizer": {}, "step": 1, "rng": [], "args": {"lr": 1.0}}, tmp_path / "last.pt")
+    with pytest.raises(SystemExit, match="not a last.pt of train_dpo.py"):
+        run_main(monkeypatch, pool, checkpoint, codes, tmp_path, "--max_steps", "1", "--resume")
 
 
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(corpus, tmp_path, monkeypatch):
