@@ -30,9 +30,10 @@ tries each, it did not work: the model learned its training pairs but not what m
    tries share. DPO alone can lower both probabilities (the rejected one faster); --sft_weight adds the
    chosen tries' mean cross-entropy (as in Pang et al., 2024), which keeps the chosen ones likely.
 
-Writes into --out_dir: tries/{voice}/ (the wavs), tries.jsonl (with tries_made_by.json: the model, codec and
-tries per sentence that made them; another model's tries are refused), log.csv, last.pt (for --resume) and model.pt (half
-precision, with the init model's metadata: infer.py and eval.py take it as --checkpoint).
+Writes into --out_dir: tries/{voice}/ (the wavs), tries.jsonl (with tries_made_by.json: the model, codec
+and tries per sentence that made them; another model's tries are refused), log.csv, last.pt (for
+--resume) and model.pt (half precision, with the init model's metadata: infer.py and eval.py take it as
+--checkpoint).
 The same recogniser judges the README's results, on test sentences this never speaks: see "Preference
 tuning" in the README for what that does and does not show.
 """
