@@ -8,8 +8,9 @@ corpus, pretrain the GPT, evaluate both, and print what each stage cost and what
                                            # interrupted trainings resume from their last.pt
 
 Every stage is one of the project's own scripts, run as a subprocess with the flags printed, so each can
-be rerun by hand. Everything goes to --out_dir (default out/speedrun); the shipped checkpoints are not
-touched. The table at the end is also saved as --out_dir/summary.json. Each stage's minutes are kept in
+be rerun by hand. Everything goes to --out_dir (default out/speedrun; one preset per folder), except the
+demo corpus's own audio and metadata (dataset/demo/, which make_demo.py completes); the shipped checkpoints
+are not touched. The table at the end is also saved as --out_dir/summary.json. Each stage's minutes are kept in
 --out_dir/minutes.json and add up over interruptions, so the table shows what the whole run cost.
 """
 import argparse
@@ -64,9 +65,15 @@ def run_stage(name, command, log, done, spent):
     return record[name]
 
 
-def newer(path, *sources):
-    """True when `path` exists and was written after every one of `sources`: an evaluation of them."""
-    return path.is_file() and all(path.stat().st_mtime > Path(s).stat().st_mtime for s in sources)
+def evaluated(report, command, *sources):
+    """True when `report` (a report.json) was written after every one of `sources`, by this very command
+    (another --limit, or no --asr, would have measured something else)."""
+    if not (report.is_file() and all(report.stat().st_mtime > Path(s).stat().st_mtime for s in sources)):
+        return False
+    try:
+        return json.loads(report.read_text()).get("command") == shlex.join(["python"] + command[1:])
+    except ValueError:
+        return False
 
 
 def steps_done(folder, steps, artifact):
@@ -96,6 +103,11 @@ def main(argv=None):
                      "or run with --no-asr")
     out = args.out_dir.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    preset_file = out / "preset.json"  # one preset per folder: its stages resume each other's checkpoints
+    if preset_file.is_file() and json.loads(preset_file.read_text()).get("preset") != args.preset:
+        sys.exit(f"error: {out} holds a speedrun of preset {json.loads(preset_file.read_text())['preset']!r}: "
+                 f"give --preset {args.preset} another --out_dir")
+    write_json(preset_file, {"preset": args.preset})
     log, spent = out / "speedrun.log", out / "minutes.json"
     python = [sys.executable]
     codec_dir, codes_dir, gpt_dir = out / "codec", out / "codes", out / "gpt"
@@ -126,16 +138,18 @@ def main(argv=None):
                                      *gpt_resume], log,
         done=lambda: steps_done(gpt_dir, p["gpt_steps"], "model.pt"), spent=spent)
     limit = ["--limit", str(p["eval_limit"])]
+    command = python + ["eval.py", "codec", "--codec", str(codec_dir / "codec.pt"), "--out_dir",
+                        str(out / "eval_codec"), "--device", p["device"], *limit, *asr]
     minutes["codec evaluation"] = run_stage(
-        "codec evaluation", python + ["eval.py", "codec", "--codec", str(codec_dir / "codec.pt"), "--out_dir",
-                                      str(out / "eval_codec"), "--device", p["device"], *limit, *asr], log,
-        done=lambda: newer(out / "eval_codec" / "report.json", codec_dir / "codec.pt"), spent=spent)
+        "codec evaluation", command, log,
+        done=lambda: evaluated(out / "eval_codec" / "report.json", command, codec_dir / "codec.pt"), spent=spent)
+    tts_command = python + ["eval.py", "tts", "--checkpoint", str(gpt_dir / "model.pt"), "--out_dir",
+                            str(out / "eval_tts"), "--device", p["device"], "--cfg_scale", str(p["cfg_scale"]),
+                            *limit, *asr]
     minutes["TTS evaluation"] = run_stage(
-        "TTS evaluation", python + ["eval.py", "tts", "--checkpoint", str(gpt_dir / "model.pt"), "--out_dir",
-                                    str(out / "eval_tts"), "--device", p["device"], "--cfg_scale",
-                                    str(p["cfg_scale"]), *limit, *asr], log,
-        done=lambda: newer(out / "eval_tts" / "report.json", codec_dir / "codec.pt", gpt_dir / "model.pt"),
-        spent=spent)
+        "TTS evaluation", tts_command, log,
+        done=lambda: evaluated(out / "eval_tts" / "report.json", tts_command, codec_dir / "codec.pt",
+                               gpt_dir / "model.pt"), spent=spent)
 
     codec_report = json.loads((out / "eval_codec" / "report.json").read_text())
     tts_report = json.loads((out / "eval_tts" / "report.json").read_text())

@@ -1,6 +1,7 @@
 """speedrun.py end to end in its smoke preset: a few steps of every stage on the audio already present,
 so the stages are known to fit together (flags, files one stage leaves for the next, the summary)."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,21 @@ def test_smoke_speedrun_runs_every_stage_and_resumes(tmp_path):
     for stage in ["codec training", "GPT pretraining", "codec evaluation", "TTS evaluation"]:
         assert second[stage] == summary["minutes"][stage] > 0
     assert second["encoding"] > summary["minutes"]["encoding"]
+    # One preset per folder: another would resume this one's checkpoints
+    other = subprocess.run(command[:3] + ["cpu"] + command[4:], cwd=ROOT, capture_output=True, text=True)
+    assert other.returncode != 0 and "holds a speedrun of preset 'smoke'" in other.stderr
+
+
+def test_an_evaluation_counts_as_done_only_for_the_same_command(tmp_path):
+    from speedrun import evaluated
+    source = tmp_path / "model.pt"
+    source.write_bytes(b"weights")
+    report = tmp_path / "report.json"
+    command = [sys.executable, "eval.py", "tts", "--limit", "40", "--asr"]
+    report.write_text(json.dumps({"command": "python eval.py tts --limit 40 --asr"}))
+    assert evaluated(report, command, source)
+    assert not evaluated(report, command[:-1], source)  # without --asr: another measurement
+    assert not evaluated(report, command[:4] + ["60", "--asr"], source)
+    source.write_bytes(b"newer weights")  # written after the report
+    os.utime(source, (report.stat().st_mtime + 10,) * 2)
+    assert not evaluated(report, command, source)
