@@ -217,7 +217,8 @@ class TimeBudget:
         self.seconds = (minutes or 0) * 60 - self.spent_before
         self.estimate = min(max_steps, saved.get("estimate") or max_steps)
         # A run that had reached its estimate is over, unless it is resumed with more minutes than it had.
-        self.over = bool(saved) and first_step >= self.estimate and (minutes or 0) <= saved.get("minutes", 0)
+        self.over = (self.budgeted and bool(saved) and first_step >= self.estimate
+                     and minutes <= (saved.get("minutes") or 0))
         self.first_step, self.warm = first_step, warm_steps
         self.start, self.pace_start = time.time(), None
 

@@ -102,6 +102,9 @@ def test_time_budget_is_the_whole_runs_and_a_resume_keeps_the_schedule(monkeypat
     assert over.over and over.total(602) == 602
     longer = train_common.TimeBudget(minutes=20, max_steps=100_000, first_step=602, warm_steps=2, saved=finished)
     assert not longer.over and longer.total(602) == 603  # goes on; the pace decides how far
+    unbudgeted = train_common.TimeBudget(None, 50, 0).state()  # a run without --max_minutes, resumed
+    assert train_common.TimeBudget(None, 80, 50, saved=unbudgeted).total(50) == 80
+    assert not train_common.TimeBudget(5, 80, 50, saved=unbudgeted).over
 
 
 def test_held_out_validation_keeps_speakers_apart_when_ids_repeat(tmp_path):
