@@ -501,9 +501,8 @@ def evaluate_tts(args):
         tts = TTS.load(args.checkpoint, args.codec, device)
         jobs = tts_jobs(args, tts)
         if args.sentences is not None:  # one voice speaks every line: a prompt's, or a named one
-            if not (args.prompt_wav or args.speaker or tts.speakers):
-                raise TTSError("this model knows no voice by name: give --prompt_wav and --prompt_text")
-            voice = "prompt" if args.prompt_wav else (args.speaker or tts.speakers[0])
+            # None for a model that knows no voice by name: TTS.prepare below says what to give instead
+            voice = "prompt" if args.prompt_wav else (args.speaker or (tts.speakers or [None])[0])
             jobs = [(name, text, voice, ref) for name, text, _, ref in jobs]
         prompts = {}  # speaker of a job -> the prompt that gives its voice
         if args.prompt_wav:
@@ -790,12 +789,11 @@ def evaluate_words(args):
     if not rows:
         sys.exit(f"error: {args.data} has no train utterances")
     counts = Counter(word for r in rows for word in normalize_for_wer(r["text"]))
-    with_original = all(h is not None for _, _, h in report.values())
     print(f"{len(report)} transcribed sentences of {args.report}; word counts over {len(rows)} train "
           f"utterances of {args.data}: a word 'heard N times' occurs N times in their texts")
     table = missed_by_count(report, counts)
     columns = [("heard in training", "name", ""), ("words", "words", "d"), ("missed", "missed", ".3f")]
-    if with_original:
+    if table[0]["missed_original"] is not None:  # the report has the originals' transcripts
         columns += [("missed in originals", "missed_original", ".3f"), ("share of the excess", "share", ".0%")]
     print(format_table(table, columns))
     print("(missed: not in the longest common word sequence of the text and the recogniser's transcript; "

@@ -93,13 +93,14 @@ try:
 except CorpusError as e:
     sys.exit(f"error: {e}")
 train_set = [u for u in corpus if u.split == "train"] or corpus.utterances
+MEL_WINDOW = max(mel.n_fft for mel in MultiScaleMelLoss().mels)  # the loss's widest STFT: 2,048 samples
 
 
 def usable_for_validation(u):
-    """Validation loads whole files: an unreadable one, or one no longer than the mel loss's widest window
-    (2,048 samples), would stop the run at every validation. (Training clips skip such files.)"""
+    """Validation loads whole files: an unreadable one, or one no longer than the mel loss's widest window,
+    would stop the run at every validation. (Training clips skip such files.)"""
     try:
-        return len(load_audio(u.audio_path)) > 2048
+        return len(load_audio(u.audio_path)) > MEL_WINDOW
     except AudioError:
         return False
 
@@ -118,7 +119,7 @@ for speaker in sorted({u.speaker for u in val_pool or train_set})[:8]:
     if not val_pool and len(theirs) >= 5:
         held_out += picked
 if not val_set:
-    sys.exit(f"error: {args.data}: no utterance usable for validation (each is unreadable or under 2,048 samples)")
+    sys.exit(f"error: {args.data}: no utterance usable for validation (each is unreadable or under {MEL_WINDOW} samples)")
 train_set = [u for u in train_set if u not in held_out]
 # Sample file names: the utterance ids, with the speaker in front where two speakers share an id.
 val_names = [u.id if sum(v.id == u.id for v in val_set) == 1 else f"{u.speaker}_{u.id}" for u in val_set]
@@ -141,9 +142,9 @@ config = CodecConfig(codebook_size=args.codebook_size, encoder_channels=args.enc
                      decoder_dim=args.decoder_dim,
                      decoder_intermediate=3 * args.decoder_dim, decoder_layers=args.decoder_layers)
 clip_samples = round(args.segment_seconds * config.sample_rate / config.hop_length) * config.hop_length
-if clip_samples <= 2048:  # the mel loss's widest window
+if clip_samples <= MEL_WINDOW:
     sys.exit(f"error: --segment_seconds {args.segment_seconds:g} gives clips of {clip_samples} samples; the mel "
-             f"loss needs more than 2,048 (--segment_seconds 0.15 or more)")
+             f"loss needs more than {MEL_WINDOW} (--segment_seconds 0.15 or more)")
 workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
 spans = codes_info = stored_codes = None
 if args.codes:
