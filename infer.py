@@ -197,6 +197,9 @@ class TTS:
             codec = Codec.load(codec_path, device)
         except (ValueError, RuntimeError) as e:
             raise TTSError(str(e)) from None
+        if codec.codebook_size != model.cfg.speech_vocab_size:
+            raise TTSError(f"{checkpoint} speaks codes of a {model.cfg.speech_vocab_size}-entry codebook and "
+                           f"{codec_path} has {codec.codebook_size}: not the codec it was trained with")
         if not codec_fits(codec, codec_path, info):
             raise TTSError(f"{codec_path} is not the codec {checkpoint} was trained with: "
                            f"its codes would decode to noise")

@@ -14,6 +14,7 @@ import contextlib
 import csv
 import math
 import os
+import pickle
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -63,7 +64,11 @@ def seed_everything(seed):
 
 
 def rng_state():
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Every generator's state as tensors and plain Python values, so last.pt loads with weights_only."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": random.getstate(), "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos),
+                                                      int(has_gauss), float(cached)),
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -71,7 +76,8 @@ def rng_state():
 
 def set_rng_state(state):
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, *rest = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys).astype(np.uint32), *rest))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -87,15 +93,37 @@ def atomic_save(obj, path):
     os.replace(tmp, path)
 
 
+def plain_args(args):
+    """argparse values as plain data (paths as text): what a checkpoint keeps of a run's flags."""
+    def plain(value):
+        if isinstance(value, (list, tuple)):
+            return type(value)(plain(v) for v in value)
+        return str(value) if isinstance(value, Path) else value
+    return {key: plain(value) for key, value in vars(args).items()}
+
+
+def safe_load(path):
+    """torch.load with weights_only=True: tensors and plain data only. A full unpickle can run any code a
+    file carries, so a checkpoint holding anything else is refused, in one line. Every checkpoint this
+    project writes (model.pt, best.pt, last.pt, codec.pt) is tensors and plain data."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # torch's refusal of anything beyond plain data
+        raise SystemExit(f"error: {path} holds objects other than tensors and plain data, which only a full "
+                         f"unpickle could load, and that can run code: refused (a checkpoint of an older "
+                         f"version of this project, or not of this project)") from None
+    except Exception as e:  # truncated, or not a torch file at all: torch raises many kinds
+        first_line = (str(e).splitlines() or [""])[0][:200]
+        raise SystemExit(f"error: {path} is not a readable checkpoint ({type(e).__name__}: "
+                         f"{first_line})") from None
+
+
 def load_checkpoint(path):
-    """A training checkpoint (it holds optimizer and RNG state, so not weights_only)."""
+    """A training checkpoint (last.pt: weights, optimizer and RNG state, step, flags)."""
     path = Path(path)
     if not path.is_file():
         raise SystemExit(f"error: no checkpoint to resume at {path}")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # truncated, or not a torch file at all: torch raises many kinds
-        raise SystemExit(f"error: {path} is not a readable checkpoint ({type(e).__name__})") from None
+    checkpoint = safe_load(path)
     if not isinstance(checkpoint, dict):
         raise SystemExit(f"error: {path} is not a checkpoint of this project")
     return checkpoint
@@ -327,11 +355,7 @@ def load_gpt(path):
     """(GPT in fp32, checkpoint dict) from a model.pt or a last.pt of train_pretrain.py / train_sft.py."""
     if not Path(path).is_file():
         raise SystemExit(f"error: no model at {path} (train_pretrain.py writes out/pretrain/model.pt)")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # truncated, not a torch file, ...: name the file, in one line
-        first_line = (str(e).splitlines() or [""])[0][:200]
-        raise SystemExit(f"error: {path}: cannot load ({type(e).__name__}: {first_line})") from None
+    checkpoint = safe_load(path)
     if not isinstance(checkpoint, dict) or not {"config", "speaker_map", "codes_info"} <= checkpoint.keys():
         raise SystemExit(f"error: {path} is not a GPT checkpoint of train_pretrain.py or train_sft.py")
     model = GPT(GPTConfig(**checkpoint["config"]))
@@ -389,7 +413,7 @@ def save_gpt(model, optimizer, step, train_set, args, best_val=float("inf"), rng
     TimeBudget.state()). model.pt: the weights of this step (save_weights)."""
     atomic_save({**gpt_metadata(model, train_set, args), "model": model.state_dict(),
                  "optimizer": optimizer.state_dict(), "step": step, "best_val": best_val,
-                 "rng": rng_states or [rng_state()], "budget": budget, "args": vars(args)},
+                 "rng": rng_states or [rng_state()], "budget": budget, "args": plain_args(args)},
                 args.out_dir / "last.pt")
     save_weights(model, train_set, args, args.out_dir / "model.pt")
 

@@ -54,7 +54,7 @@ from dataset.speech_tokens import open_codes
 from infer import DEFAULT_GPT, TTS, TTSError
 from model.sequence import IGNORE, TEXT_VOCAB_SIZE, build_example, collate, encode_text
 from train_common import (CSVLog, HelpWithDefaults, at_least_one, atomic_save, cosine_lr, load_checkpoint,
-                          pick_device, rng_state, seed_everything, set_rng_state)
+                          pick_device, plain_args, rng_state, seed_everything, set_rng_state)
 
 
 def natural_key(name):
@@ -308,7 +308,7 @@ def main(argv=None):
 
     def save(step):
         atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                     "rng": rng_state(), "args": vars(args)}, args.out_dir / "last.pt")
+                     "rng": rng_state(), "args": plain_args(args)}, args.out_dir / "last.pt")
 
     bar = tqdm(range(start, max_steps), desc="dpo", initial=start, total=max_steps)
     for step in bar:

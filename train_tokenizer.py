@@ -44,7 +44,7 @@ from tokenizer.codec import Codec, CodecConfig, code_stats, peak_normalize
 from tokenizer.discriminators import (MultiPeriodDiscriminator, MultiResolutionDiscriminator, MultiScaleMelLoss,
                                       discriminator_loss, feature_matching_loss, generator_adversarial_loss)
 from train_common import (CSVLog, TimeBudget, at_least_one, atomic_save, autocast, load_checkpoint,
-                          pick_device, rng_state, seed_everything, set_rng_state)
+                          pick_device, plain_args, rng_state, seed_everything, set_rng_state)
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--data", default="demo", help="'demo' or a corpus folder (LJSpeech, LibriTTS, wav+txt)")
@@ -227,7 +227,7 @@ print(f"codec: {n_params / 1e6:.2f} M parameters ({sum(p.numel() for p in traine
 def save_checkpoint():
     atomic_save({"codec": codec.state_dict(), "discriminators": discriminators.state_dict(),
                  "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
-                 "rng": rng_state(), "budget": budget.state(), "args": vars(args)}, args.out_dir / "last.pt")
+                 "rng": rng_state(), "budget": budget.state(), "args": plain_args(args)}, args.out_dir / "last.pt")
     codec.save(args.out_dir / "codec.pt")
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+import torch.nn.functional as F
 
 from tokenizer.codec import Codec, CodecConfig, VectorQuantizer, istft_same
 
@@ -85,6 +86,42 @@ def test_long_audio_in_chunks_equals_one_pass(codec):
     assert torch.equal(whole, chunked)
     torch.testing.assert_close(codec.decode(whole, chunk_seconds=0.4), codec.decode(whole, chunk_seconds=1000),
                                atol=1e-5, rtol=1e-4)
+
+
+def test_bad_audio_is_refused_in_one_line_or_encoded_as_is(codec):
+    wav = torch.randn(3200) * 0.1
+    for bad, message in ((torch.cat([wav[:100], torch.tensor([float("nan")]), wav[100:]]), "NaN or infinite"),
+                         (torch.cat([wav, torch.tensor([float("inf")])]), "NaN or infinite"),
+                         (torch.stack([wav, wav], dim=1), "mono samples"),  # (T, 2): stereo as a reader gives it
+                         (wav.view(1, 2, 1600), "mono samples")):
+        with pytest.raises(ValueError, match=message) as error:
+            codec.encode(bad)
+        assert "\n" not in str(error.value)
+    silence = codec.encode(torch.zeros(16000))  # silence and a single sample are speech-less, not errors
+    assert silence.shape == (50,) and silence.min() >= 0 and silence.max() < codec.codebook_size
+    assert codec.encode(torch.full((1,), 0.5)).shape == (1,)
+    assert torch.equal(codec.encode(wav.numpy()), codec.encode(wav))  # a numpy array is taken as it is
+    assert torch.equal(codec.decode(codec.encode(wav).tolist()), codec.decode(codec.encode(wav)))
+    with pytest.raises(ValueError, match="takes \\(N,\\) or \\(B, N\\)"):
+        codec.decode(torch.zeros(1, 1, 5, dtype=torch.long))
+
+
+def test_reconstruction_gradient_reaches_the_encoder_through_the_quantizer():
+    """The straight-through estimator is what trains the encoder from the decoder's loss: with the
+    commitment loss left out, the encoder's first layer still gets a gradient, the decoder's."""
+    torch.manual_seed(0)
+    codec = Codec(TINY).train()
+    wav = torch.randn(2, 16000) * 0.3  # 100 latents for 32 codes
+    with torch.no_grad():  # a codebook drawn from these very latents, as the k-means start would give
+        latents = codec.encoder(wav).transpose(1, 2).reshape(-1, TINY.codebook_dim)  # (B * N, D)
+        latents = latents - latents.mean(0)
+        codec.quantizer.codebook.copy_(latents[torch.randperm(len(latents))[:TINY.codebook_size]])
+    codec.quantizer.initialized.fill_(True)
+    reconstruction, codes, _, _ = codec(wav)
+    assert len(codes.unique()) > 1  # quantised for real, not passed through
+    F.l1_loss(reconstruction, wav).backward()
+    grads = [p.grad for p in codec.encoder.input.parameters()]  # the layer furthest from the loss
+    assert grads and all(g is not None and torch.isfinite(g).all() and g.norm() > 0 for g in grads)
 
 
 def test_decode_rejects_codes_outside_the_codebook(codec):
@@ -297,7 +334,7 @@ def test_train_tokenizer_runs_resumes_and_exports(tmp_path):
                "--gan_start", "2", "--val_every", "3", "--save_every", "3", "--codebook_size", "32",
                "--decoder_dim", "32", "--decoder_layers", "1", "--mpd_channels", "4,4,4,4"]
     subprocess.run(command + ["--max_steps", "3"], check=True, capture_output=True, cwd=ROOT)
-    first = torch.load(out / "last.pt", weights_only=False)
+    first = torch.load(out / "last.pt", weights_only=True)
     assert first["step"] == 3
     # A different shape on the command line (or a changed default) does not break the resume: the run's
     # shape comes from last.pt.
@@ -305,7 +342,7 @@ def test_train_tokenizer_runs_resumes_and_exports(tmp_path):
                             capture_output=True, text=True, cwd=ROOT)
     assert "resumed" in result.stdout and "at step 3" in result.stdout
     assert "--decoder_layers 1 (as in" in result.stdout
-    assert torch.load(out / "last.pt", weights_only=False)["step"] == 5
+    assert torch.load(out / "last.pt", weights_only=True)["step"] == 5
     rows = (out / "log.csv").read_text().splitlines()
     assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4, 5]
     assert float(rows[-1].split(",")[4]) > 0  # the adversarial terms were on
@@ -318,7 +355,7 @@ def test_train_tokenizer_runs_resumes_and_exports(tmp_path):
     init = [c if c != str(out) else str(tmp_path / "out2") for c in command]
     subprocess.run(init + ["--max_steps", "1", "--init_from", str(out / "codec.pt")], check=True,
                    capture_output=True, cwd=ROOT)
-    assert torch.load(tmp_path / "out2" / "last.pt", weights_only=False)["step"] == 1
+    assert torch.load(tmp_path / "out2" / "last.pt", weights_only=True)["step"] == 1
 
 
 def test_decoder_only_training_keeps_the_tokens(tmp_path):

@@ -203,8 +203,8 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(corpus, tmp_path, mo
     shutil.copy(saved["step3"], tmp_path / "b" / "last.pt")
     run_main(monkeypatch, StandInPool(texts), checkpoint, codes, tmp_path / "b", "--max_steps", "6",
              "--eval_every", "3", "--resume")
-    a = torch.load(tmp_path / "a" / "last.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "b" / "last.pt", weights_only=False)["model"]
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
     log = (tmp_path / "b" / "log.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in log[1:]] == ["4", "5", "6"]

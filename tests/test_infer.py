@@ -133,8 +133,9 @@ def test_long_text_is_split_and_every_part_is_spoken(tts, monkeypatch):
     original = GPT.generate_stream
 
     def recording(self, prefix, *args, **kwargs):
-        spoken.append(prefix)
-        return original(self, prefix, *args, **kwargs)
+        codes = list(original(self, prefix, *args, **kwargs))
+        spoken.append((prefix, codes))
+        yield from codes
 
     monkeypatch.setattr(GPT, "generate_stream", recording)
     text = " ".join(f"This is sentence number {i}, and it goes on for a while to be long." for i in range(12))
@@ -143,9 +144,12 @@ def test_long_text_is_split_and_every_part_is_spoken(tts, monkeypatch):
     spoken.clear()
     wav, sample_rate = tts(text, top_k=5)
     assert len(spoken) == len(parts)
-    for prefix, part in zip(spoken, parts):
+    for (prefix, codes), part in zip(spoken, parts):
         assert bytes(t for t in prefix[0].tolist() if t < 256).decode() == part  # each part, in order
-    assert len(wav) > (len(parts) - 1) * 0.25 * sample_rate
+        assert len(codes) >= RATES[0] * 0.75 * len(part.encode()) - 1  # and spoken at its length, at least
+    samples_per_code = tts.codec.config.hop_length
+    pauses = (len(parts) - 1) * int(0.25 * sample_rate)
+    assert len(wav) == sum(len(codes) for _, codes in spoken) * samples_per_code + pauses
 
 
 # -----------------------------------------------------------------------------------------------------
@@ -245,6 +249,24 @@ def test_a_stream_that_cannot_be_written_is_an_os_error(tmp_path):
     assert not (tmp_path / "missing").exists()
 
 
+def test_an_interrupted_stream_leaves_no_file(tmp_path):
+    """A stream that fails halfway (the model raising, Ctrl-C) must not leave a short wav that looks
+    finished, nor its temp file; an earlier file of that name stays as it was."""
+    def chunks():
+        yield torch.zeros(1600)
+        yield torch.zeros(1600)
+        raise KeyboardInterrupt
+
+    out = tmp_path / "x.wav"
+    with pytest.raises(KeyboardInterrupt):
+        infer.write_stream(out, chunks(), 16000)
+    assert list(tmp_path.iterdir()) == []
+    sf.write(str(out), np.ones(800, dtype=np.float32) * 0.5, 16000)
+    with pytest.raises(KeyboardInterrupt):
+        infer.write_stream(out, chunks(), 16000)
+    assert list(tmp_path.iterdir()) == [out] and sf.info(str(out)).frames == 800
+
+
 # -----------------------------------------------------------------------------------------------------
 # The command line and bad input
 
@@ -317,7 +339,11 @@ def test_guidance_on_a_model_without_text_dropout_speaks_with_a_note(checkpoint,
 
 def test_control_characters_and_missing_folders_are_handled(checkpoint, tmp_path):
     out = tmp_path / "new" / "deeper" / "x.wav"
-    assert run(["--text", "Hello\x00 there\x1b[31m, friend\x07.", "--out", str(out)], checkpoint) is None
+    text = "Hello\x00 there\x1b[31m, friend\x07."
+    prefixes, parts = TTS.load(checkpoint).prepare(text, None, None, 5000)
+    assert parts == ["hello there, friend."]
+    assert not any(t < 32 for t in prefixes[0][0].tolist())  # no control byte reaches the model
+    assert run(["--text", text, "--out", str(out)], checkpoint) is None
     assert sf.info(str(out)).frames > 0
     assert [p.name for p in out.parent.iterdir()] == ["x.wav"]  # no temp file left beside it
 
@@ -345,7 +371,7 @@ def test_prompt_errors(checkpoint, tmp_path):
         (["--prompt_wav", str(good)], "transcript"),
         (["--prompt_text", "hello"], "goes with --prompt_wav"),
         (["--prompt_wav", str(good), "--prompt_text", "hello", "--speaker", "kal"], "not both"),
-        (["--speaker", "nobody"], "unknown speaker"),
+        (["--speaker", "nobody"], "unknown speaker 'nobody'; this model knows kal, slt"),
     ]
     for extra, expected in cases:
         message = run(["--text", "Say this.", "--out", str(out), *extra], checkpoint)
@@ -361,6 +387,15 @@ def test_stereo_48k_prompt_clones(checkpoint, tmp_path):
     assert run(["--text", "Say this.", "--out", str(out), "--prompt_wav", str(prompt),
                 "--prompt_text", "what the prompt says"], checkpoint) is None
     assert sf.info(str(out)).samplerate == 16000
+    # What the prompt's codes are made from: the channels' mean at 16 kHz, against the same tones
+    # computed at 16 kHz (the resampler's edges left out), and one code per hop of it.
+    t16 = np.arange(3 * 16000) / 16000
+    mono = 0.5 * (0.3 * np.sin(2 * np.pi * 220 * t16) + 0.2 * np.sin(2 * np.pi * 330 * t16))
+    loaded = load_audio(prompt, 16000).numpy()
+    assert len(loaded) == len(mono) and np.abs(loaded - mono)[400:-400].max() < 0.01
+    tts = TTS.load(checkpoint)
+    _, codes = tts.prompt(prompt, "what the prompt says")
+    assert codes == tts.codec.encode(torch.from_numpy(loaded)).tolist() and len(codes) == 3 * 50
 
 
 def test_wrong_codec_or_missing_model_is_one_line(checkpoint, tmp_path):
@@ -372,6 +407,15 @@ def test_wrong_codec_or_missing_model_is_one_line(checkpoint, tmp_path):
     assert message.startswith("error:") and "not the codec" in message
     with pytest.raises(TTSError, match="no model"):
         TTS.load(tmp_path / "missing.pt")
+    config = asdict(tiny_codec().config)
+    smaller = Codec(CodecConfig(**{**config, "codebook_size": CODES // 2}))
+    smaller.save(tmp_path / "smaller.pt")
+    message = run(["--text", "hi", "--codec", str(tmp_path / "smaller.pt"), "--out", str(tmp_path / "o.wav")],
+                  checkpoint)
+    assert message.startswith("error:") and f"{CODES}-entry codebook" in message and f"has {CODES // 2}" in message
+    message = run(["--text", "hi", "--out", str(tmp_path / "o.wav")], other)  # the codec as the GPT
+    assert message.startswith("error:") and "is not a GPT checkpoint" in message and "\n" not in message
+    assert not (tmp_path / "o.wav").exists()
 
 
 def test_a_new_decoder_serves_a_model_trained_on_the_same_tokens(checkpoint, tmp_path):

@@ -24,7 +24,7 @@ def test_smoke_speedrun_runs_every_stage_and_resumes(tmp_path):
     assert info["limit"] == 2 and info["codec"] == str(tmp_path / "codec" / "codec.pt")
     assert result.stdout.strip().splitlines()[-1].startswith("all")
     # The GPT trained with text dropout (model.pt records it) and the evaluation spoke with guidance.
-    assert torch.load(tmp_path / "gpt" / "model.pt", weights_only=False)["text_dropout"] == 0.1
+    assert torch.load(tmp_path / "gpt" / "model.pt", weights_only=True)["text_dropout"] == 0.1
     report = json.loads((tmp_path / "eval_tts" / "report.json").read_text())
     assert report["sampling"]["cfg_scale"] == 1.5
 

@@ -345,7 +345,7 @@ def test_pretrain_writes_checkpoints_log_and_samples_and_resumes(pretrained):
                         *TINY_GPT, *FAST)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resumed at step 2" in result.stdout
-    assert torch.load(out / "last.pt", weights_only=False)["step"] == 4
+    assert torch.load(out / "last.pt", weights_only=True)["step"] == 4  # resume state: plain data too
     log = (out / "log.csv").read_text().splitlines()
     assert log[0].startswith("step,lr,loss,val_loss")
     assert [line.split(",")[0] for line in log[1:]] == ["1", "2", "3", "4"]
@@ -385,7 +385,7 @@ def test_a_resumed_run_goes_on_exactly_as_an_uninterrupted_one(pretrained, tmp_p
 
     a, b = losses(tmp_path / "a"), losses(tmp_path / "b")
     assert list(b) == ["3", "4"] and b == {step: a[step] for step in b}
-    a, b = (torch.load(tmp_path / run / "last.pt", weights_only=False) for run in "ab")
+    a, b = (torch.load(tmp_path / run / "last.pt", weights_only=True) for run in "ab")
     assert a["step"] == b["step"] == 4
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
 
@@ -422,7 +422,7 @@ def test_train_pretrain_under_torchrun_resumes_every_process_where_it_was(pretra
     assert "2 process(es) on cpu" in torchrun(tmp_path / "a")
     (tmp_path / "b").mkdir()
     shutil.copy(tmp_path / "a" / "step2.pt", tmp_path / "b" / "last.pt")
-    assert len(torch.load(tmp_path / "b" / "last.pt", weights_only=False)["rng"]) == 2  # one per process
+    assert len(torch.load(tmp_path / "b" / "last.pt", weights_only=True)["rng"]) == 2  # one per process
     assert "resumed at step 2" in torchrun(tmp_path / "b", "--resume")
 
     def losses(folder):
@@ -431,8 +431,41 @@ def test_train_pretrain_under_torchrun_resumes_every_process_where_it_was(pretra
 
     a, b = losses(tmp_path / "a"), losses(tmp_path / "b")
     assert list(b) == ["3", "4"] and b == {step: a[step] for step in b}
-    a, b = (torch.load(tmp_path / run / "last.pt", weights_only=False) for run in "ab")
+    a, b = (torch.load(tmp_path / run / "last.pt", weights_only=True) for run in "ab")
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+
+
+class CodeOnUnpickling:
+    """Unpickling this creates a file: a stand-in for a checkpoint crafted to run code when loaded."""
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+def test_checkpoints_that_would_run_code_are_refused_for_gpt_resume_and_codec(pretrained, tmp_path):
+    codes, out = pretrained
+    marker = tmp_path / "ran"
+    gpt = torch.load(out / "model.pt", weights_only=True)
+    torch.save({**gpt, "extra": CodeOnUnpickling(marker)}, tmp_path / "model.pt")  # a GPT in every other way
+    last = torch.load(out / "last.pt", weights_only=True)
+    (tmp_path / "run").mkdir()
+    torch.save({**last, "extra": CodeOnUnpickling(marker)}, tmp_path / "run" / "last.pt")
+    Codec.load().save(tmp_path / "codec.pt")
+    codec = torch.load(tmp_path / "codec.pt", weights_only=True)
+    torch.save({**codec, "extra": CodeOnUnpickling(marker)}, tmp_path / "codec.pt")
+    for command in (["infer.py", "--text", "Hello.", "--checkpoint", tmp_path / "model.pt",
+                     "--out", tmp_path / "a.wav"],
+                    ["train_sft.py", "--init_from", tmp_path / "model.pt", "--out_dir", tmp_path / "sft"],
+                    ["train_pretrain.py", "--data", codes, "--resume", "--out_dir", tmp_path / "run", *TINY_GPT,
+                     *FAST]):
+        result = run_script(*command)
+        assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+        assert "refused" in result.stderr.strip().splitlines()[-1]
+    with pytest.raises(ValueError, match="not a codec saved by Codec.save"):
+        Codec.load(tmp_path / "codec.pt")
+    assert not marker.exists()  # nothing ran
 
 
 def test_bad_resume_and_zero_step_flags_are_one_line_errors(tmp_path):
@@ -459,7 +492,7 @@ def test_time_budget_ends_the_schedule_early_and_best_pt_keeps_the_lowest_valida
     steps = len(rows)
     assert 20 < steps < 100_000 and rows[-1][0] == str(steps)
     assert float(rows[-1][1]) == pytest.approx(1e-4, rel=0.1)  # the cosine reached its end, 0.1 x 1e-3
-    last = torch.load(out / "last.pt", weights_only=False)
+    last = torch.load(out / "last.pt", weights_only=True)
     assert last["step"] == steps
     val = {int(r[0]): float(r[3]) for r in rows if r[3]}
     best_step = min(val, key=val.get)
@@ -517,7 +550,7 @@ def test_sft_with_lora_trains_the_update_and_saves_it_merged(pretrained, tmp_pat
     result = run_script("train_sft.py", "--init_from", pretrain_out / "model.pt", "--data", codes,
                         "--lora_rank", 4, "--lora_alpha", 8, "--max_steps", 2, "--out_dir", tmp_path, *FAST)
     assert result.returncode == 0, result.stderr[-3000:]
-    last = torch.load(tmp_path / "last.pt", weights_only=False)
+    last = torch.load(tmp_path / "last.pt", weights_only=True)
     merged = torch.load(tmp_path / "model.pt", weights_only=True)
     assert last["speaker_map"] == merged["speaker_map"] == init["speaker_map"]
     assert merged["state_dict"].keys() == init["state_dict"].keys()

@@ -399,8 +399,14 @@ class Codec(nn.Module):
         and a short chunk's activations (16 channels x 64,000 samples x 4 bytes = 4 MB for 4 s) stay in
         the CPU's caches. Measured on 2 cores, 10 s of audio (memory kept, keep_freed_memory): 159 to 168 ms
         in one piece, 112 to 120 ms in 4 s chunks."""
-        squeeze = wav.dim() == 1
         wav = torch.as_tensor(wav, dtype=torch.float32).to(self.codebook_device)
+        if wav.dim() not in (1, 2) or (wav.dim() == 2 and len(wav) > wav.shape[1] > 0):
+            # (T, 2) would pass as a batch of T clips of 2 samples: stereo from a file reader, most likely
+            raise ValueError(f"wav of shape {tuple(wav.shape)}: Codec.encode takes mono samples (T,) or a "
+                             f"batch (B, T) (mix stereo down first, as dataset.audio.load_audio does)")
+        if not torch.isfinite(wav).all():  # one NaN would spread over its row's peak and every code
+            raise ValueError("wav holds NaN or infinite samples")
+        squeeze = wav.dim() == 1
         wav = wav[None] if squeeze else wav  # (B, T)
         if wav.shape[-1] == 0:  # no samples, no codes
             codes = torch.zeros(len(wav), 0, dtype=torch.long, device=wav.device)
@@ -420,8 +426,10 @@ class Codec(nn.Module):
     @torch.no_grad()
     def decode(self, codes, chunk_seconds=30.0):
         """codes (N,) or (B, N) -> float waveform (N * hop,) or (B, N * hop) at self.sample_rate."""
-        squeeze = codes.dim() == 1
         codes = torch.as_tensor(codes).long().to(self.codebook_device)
+        if codes.dim() not in (1, 2):
+            raise ValueError(f"codes of shape {tuple(codes.shape)}: Codec.decode takes (N,) or (B, N)")
+        squeeze = codes.dim() == 1
         codes = codes[None] if squeeze else codes  # (B, N)
         if codes.numel() and (codes.min() < 0 or codes.max() >= self.codebook_size):
             raise ValueError(f"codes must lie in [0, {self.codebook_size}), got {codes.min()}..{codes.max()}")
