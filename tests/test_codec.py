@@ -219,6 +219,16 @@ def test_dead_codes_are_restarted_where_the_latents_went():
     for _ in range(20):
         _, _, _, stats = vq(clustered(256, wide)[0])
     assert stats["codes_used"] >= 24
+    # The control: the same run with restarts put off for good stays with the codes it had.
+    torch.manual_seed(0)
+    never = VectorQuantizer(32, 4, buffer_size=512, dead_after=10**9).train()
+    centres = torch.randn(32, 4)
+    for _ in range(3):
+        never(clustered(256, centres)[0])
+    wide = 50 * torch.randn(32, 4)
+    for _ in range(21):
+        _, _, _, stats = never(clustered(256, wide)[0])
+    assert stats["codes_used"] <= 16
 
 
 def test_save_load_round_trip_is_half_precision(codec, tmp_path):

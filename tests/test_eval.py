@@ -102,7 +102,8 @@ def recognizer():
 
 
 def test_recognizer_survives_silence(recognizer):
-    assert isinstance(recognizer.transcribe(torch.zeros(16000)), str)
+    heard = recognizer.transcribe(torch.zeros(16000))
+    assert isinstance(heard, str) and len(heard.split()) <= 1  # nothing, or one stray word, never a crash
 
 
 @pytest.mark.skipif(shutil.which("text2wave") is None, reason="Festival not installed")

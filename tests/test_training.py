@@ -521,7 +521,7 @@ def test_eval_text_scores_the_speech_with_its_own_another_and_no_text(pretrained
     means = args.run(args)
     assert "4 val utterances" in capsys.readouterr().out  # the last two of each voice
     assert all(np.isfinite(v) and v > 0 for k, v in means.items() if k != "gain")
-    assert means["own"] != means["other"] != means["none"]  # three different inputs
+    assert len({means["own"], means["other"], means["none"]}) == 3  # three different inputs
     assert means["gain"] == means["other"] - means["own"]
     args = build_parser().parse_args(["text", "--checkpoint", str(out / "model.pt"), "--data", str(codes),
                                       "--limit", "1"])  # no other utterance of the voice to borrow a text from
