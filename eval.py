@@ -10,7 +10,7 @@ Evaluate the project's models with numbers a listener cares about, on audio the 
     python eval.py tts --out_dir out/eval_clone --clone --asr      # voices from prompts, not speaker tokens
     python eval.py text                                    # how much checkpoints/gpt.pt reads its text
     python eval.py compare out/eval_a out/eval_b           # is B's WER really lower than A's?
-    python eval.py words out/eval_tts                      # are the missed words the rarely heard ones?
+    python eval.py words out/eval_tts                      # missed words: rarely heard ones? late ones?
 
 `codec` sends every utterance through encode -> decode, writes the resynthesis to --out_dir (so you can
 listen to it), prints a table per speaker and saves everything in --out_dir/report.json:
@@ -743,30 +743,43 @@ def heard_words(reference, hypothesis):
 WORD_COUNT_BINS = [(0, 0), (1, 3), (4, 10), (11, 30), (31, 100), (101, 300), (301, 1000), (1001, None)]
 
 
-def missed_by_count(report, counts):
-    """Rows of the `words` table: per bin of training count, how many of the report's reference words fall
-    in it, the share of them the TTS (or the resynthesis) missed, the share the originals missed, and the
-    bin's part of all misses beyond the originals'. Without the originals' transcripts those two are None."""
+def missed_table(report, bins, bin_of, name_of):
+    """Rows of a `words` table: per bin (bin_of(word, its index, sentence length) picks it), how many of
+    the report's reference words fall in it, the share of them the TTS (or the resynthesis) missed, the
+    share the originals missed, and the bin's part of all misses beyond the originals'. Without the
+    originals' transcripts those two are None."""
     with_original = all(heard_original is not None for _, _, heard_original in report.values())
-    totals = {b: Counter() for b in WORD_COUNT_BINS}
+    totals = {b: Counter() for b in bins}
     for words, heard, heard_original in report.values():
         missed = [not f for f in heard_words(words, normalize_for_wer(heard))]
         missed_original = ([not f for f in heard_words(words, normalize_for_wer(heard_original))]
                            if with_original else [False] * len(words))
-        for word, miss, miss_original in zip(words, missed, missed_original):
-            n = counts[word]
-            low, high = next(b for b in WORD_COUNT_BINS if b[0] <= n and (b[1] is None or n <= b[1]))
-            totals[low, high].update(words=1, missed=miss, missed_original=miss_original)
+        for k, (word, miss, miss_original) in enumerate(zip(words, missed, missed_original)):
+            totals[bin_of(word, k, len(words))].update(words=1, missed=miss, missed_original=miss_original)
     excess = sum(t["missed"] - t["missed_original"] for t in totals.values())
-    rows = []
-    for (low, high), t in totals.items():
-        if t["words"]:
-            rows.append(dict(
-                name=f"{low}+" if high is None else f"{low}" if low == high else f"{low}-{high}",
-                words=t["words"], missed=t["missed"] / t["words"],
-                missed_original=t["missed_original"] / t["words"] if with_original else None,
-                share=(t["missed"] - t["missed_original"]) / excess if with_original and excess > 0 else None))
-    return rows
+    return [dict(name=name_of(b), words=t["words"], missed=t["missed"] / t["words"],
+                 missed_original=t["missed_original"] / t["words"] if with_original else None,
+                 share=(t["missed"] - t["missed_original"]) / excess if with_original and excess > 0 else None)
+            for b, t in totals.items() if t["words"]]
+
+
+def missed_by_count(report, counts):
+    """The table by how often each word occurs in the training texts (WORD_COUNT_BINS)."""
+    def bin_of(word, index, length):
+        n = counts[word]
+        return next(b for b in WORD_COUNT_BINS if b[0] <= n and (b[1] is None or n <= b[1]))
+    return missed_table(report, WORD_COUNT_BINS, bin_of, lambda b: f"{b[0]}+" if b[1] is None
+                        else f"{b[0]}" if b[0] == b[1] else f"{b[0]}-{b[1]}")
+
+
+FIFTHS = ("first", "second", "third", "fourth", "last")
+
+
+def missed_by_place(report):
+    """The table by where in its sentence each word stands, in fifths of the sentence: a model that loses
+    its place in the text (skips ahead, stops early) misses more towards the end."""
+    return missed_table(report, range(5), lambda word, index, length: 5 * index // length,
+                        lambda b: f"{FIFTHS[b]} fifth")
 
 
 def evaluate_words(args):
@@ -796,6 +809,9 @@ def evaluate_words(args):
     if table[0]["missed_original"] is not None:  # the report has the originals' transcripts
         columns += [("missed in originals", "missed_original", ".3f"), ("share of the excess", "share", ".0%")]
     print(format_table(table, columns))
+    print()
+    columns[0] = ("place in the sentence", "name", "")
+    print(format_table(missed_by_place(report), columns))
     print("(missed: not in the longest common word sequence of the text and the recogniser's transcript; "
           "excess: misses beyond the originals')")
 
@@ -921,8 +937,9 @@ def build_parser():
     compare.add_argument("--seed", type=int, default=0)
     compare.set_defaults(run=compare_reports)
 
-    words = commands.add_parser("words", help="which words the TTS misses, by how often training heard them",
-                                description="Misses per word, grouped by the word's count in the training texts.")
+    words = commands.add_parser("words", help="which words the TTS misses: by training count, by place",
+                                description="Misses per word, grouped by the word's count in the training texts, "
+                                            "then by where in its sentence it stands.")
     words.add_argument("report", type=Path, help="report.json (or its folder) of a tts --asr or codec --asr run")
     words.add_argument("--data", type=Path, default=DEMO_DIR / "codes",
                        help="the encoded corpus the GPT trained on (its train split is counted)")

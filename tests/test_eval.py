@@ -305,6 +305,12 @@ def test_words_command(tmp_path):
     rows = table("--first", "2")
     assert rows["0"] == ["4", "0.750", "0.250", "100%"]  # dog, a, fox, flew
     assert rows["1-3"] == ["2", "0.000", "0.000", "0%"] and rows["4-10"] == ["3", "0.000", "0.000", "0%"]
+    # By place: word k of n is in fifth 5k // n. First: the, the, a (a missed); second: cat, dog, fox
+    # (dog and fox missed, fox by the originals too); fourth: sat, ran, flew. Excess: one miss in each.
+    places = {" ".join(line.split()[:2]): line.split()[2:] for line in run_eval(
+        "words", report, "--data", codes).stdout.splitlines() if line.endswith("%") and "fifth" in line}
+    assert places == {"first fifth": ["3", "0.333", "0.000", "50%"],
+                      "second fifth": ["3", "0.667", "0.333", "50%"], "fourth fifth": ["3", "0.000", "0.000", "0%"]}
     # A codec report (heard_resynthesis) without the originals' transcripts: no comparison columns
     report = write_report(tmp_path / "c", [dict(speaker="kal", text="The dog ran.", heard_resynthesis="the ran")])
     assert table()["1-3"] == ["2", "0.500"] and table()["4-10"] == ["1", "0.000"]
