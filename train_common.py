@@ -16,9 +16,10 @@ import math
 import os
 import pickle
 import random
+import re
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PosixPath, WindowsPath
 
 import numpy as np
 import torch
@@ -102,18 +103,26 @@ def plain_args(args):
     return {key: plain(value) for key, value in vars(args).items()}
 
 
+# Besides tensors and Python's plain types, checkpoints of earlier versions of this project hold numpy's RNG
+# state (an array) and paths among the flags: data, which unpickling only builds, never runs.
+SAFE_GLOBALS = [np.ndarray, np.dtype, type(np.dtype(np.uint32)), PosixPath, WindowsPath,
+                (np._core if hasattr(np, "_core") else np.core).multiarray._reconstruct]
+
+
 def safe_load(path):
-    """torch.load with weights_only=True: tensors and plain data only. A full unpickle can run any code a
-    file carries, so a checkpoint holding anything else is refused, in one line. Every checkpoint this
-    project writes (model.pt, best.pt, last.pt, codec.pt) is tensors and plain data."""
+    """torch.load with weights_only=True: tensors, plain data and SAFE_GLOBALS only. A full unpickle can
+    run any code a file carries, so a checkpoint holding any other object is refused, in one line."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:  # torch's refusal of anything beyond plain data
-        raise SystemExit(f"error: {path} holds objects other than tensors and plain data, which only a full "
-                         f"unpickle could load, and that can run code: refused (a checkpoint of an older "
-                         f"version of this project, or not of this project)") from None
-    except Exception as e:  # truncated, or not a torch file at all: torch raises many kinds
-        first_line = (str(e).splitlines() or [""])[0][:200]
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated, not a torch file, or refused: torch raises many kinds
+        refused = re.search(r"GLOBAL (\S+) was not an allowed global", str(e))
+        if refused:
+            raise SystemExit(f"error: {path} holds a {refused.group(1)} object, which only a full unpickle "
+                             f"could build, and that can run code: refused") from None
+        if isinstance(e, pickle.UnpicklingError):  # bytes the unpickler cannot read at all
+            raise SystemExit(f"error: {path} is not a readable checkpoint (not a file torch.save wrote)") from None
+        first_line = next((line for line in str(e).splitlines() if line.strip()), "")[:200]
         raise SystemExit(f"error: {path} is not a readable checkpoint ({type(e).__name__}: "
                          f"{first_line})") from None
 

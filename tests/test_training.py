@@ -3,6 +3,7 @@ gradients against one process, and train_pretrain.py / train_sft.py end to end o
 (a tiny codec, a tiny model, a few steps)."""
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -466,6 +467,21 @@ def test_checkpoints_that_would_run_code_are_refused_for_gpt_resume_and_codec(pr
     with pytest.raises(ValueError, match="not a codec saved by Codec.save"):
         Codec.load(tmp_path / "codec.pt")
     assert not marker.exists()  # nothing ran
+
+
+def test_safe_load_takes_older_plain_data_and_names_what_it_refuses(tmp_path):
+    from train_common import safe_load
+    state = np.random.get_state()  # what last.pt held before it kept numpy's state as a tensor
+    torch.save({"rng": {"numpy": state}, "args": {"out_dir": Path("out/x")}}, tmp_path / "old.pt")
+    loaded = safe_load(tmp_path / "old.pt")
+    assert np.array_equal(loaded["rng"]["numpy"][1], state[1]) and loaded["args"]["out_dir"] == Path("out/x")
+    (tmp_path / "notes.json").write_text('{"step": 3}')
+    torch.save({"run": CodeOnUnpickling(tmp_path / "ran")}, tmp_path / "crafted.pt")
+    for name, message in (("notes.json", "is not a readable checkpoint (not a file torch.save wrote)"),
+                          ("crafted.pt", "holds a io.open object, which only a full unpickle could build")):
+        with pytest.raises(SystemExit, match=re.escape(message)):
+            safe_load(tmp_path / name)
+    assert not (tmp_path / "ran").exists()
 
 
 def test_bad_resume_and_zero_step_flags_are_one_line_errors(tmp_path):

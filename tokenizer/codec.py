@@ -393,7 +393,8 @@ class Codec(nn.Module):
 
     @torch.no_grad()
     def encode(self, wav, chunk_seconds=4.0):
-        """wav (T,) or (B, T) at self.sample_rate -> codes (N,) or (B, N), N = ceil(T / hop).
+        """wav (T,) or (B, T) at self.sample_rate -> codes (N,) or (B, N), N = ceil(T / hop). A 2-D wav
+        with more rows than samples is taken for (samples, channels) and refused, as are NaN and inf.
         Each row is peak-normalised first, as in training. Audio longer than a chunk goes through in
         chunks, which bounds memory and also saves time: the first stages run at the full sample rate,
         and a short chunk's activations (16 channels x 64,000 samples x 4 bytes = 4 MB for 4 s) stay in
