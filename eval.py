@@ -541,16 +541,18 @@ def evaluate_tts(args):
         progress = tqdm(jobs, desc="tts", unit="utt", dynamic_ncols=True)
         for i, (name, text, speaker, ref) in enumerate(progress):
             timer = time.perf_counter()
-            wav, sample_rate = tts(text, speaker=None if speaker in prompts else speaker,
-                                   prompt=prompts.get(speaker), temperature=args.temperature,
-                                   top_k=args.top_k, top_p=args.top_p, cfg_scale=args.cfg_scale,
-                                   seed=args.seed + i, max_chars=args.max_chars, best_of=args.best_of)
+            parts = tts.codes(text, speaker=None if speaker in prompts else speaker,
+                              prompt=prompts.get(speaker), temperature=args.temperature, top_k=args.top_k,
+                              top_p=args.top_p, cfg_scale=args.cfg_scale, seed=args.seed + i,
+                              max_chars=args.max_chars, best_of=args.best_of)
+            wav, sample_rate = tts.render(parts), tts.sample_rate
             seconds = time.perf_counter() - timer
             out_path = args.out_dir / f"{name}.wav"
             out_path.parent.mkdir(parents=True, exist_ok=True)
             save_audio(out_path, wav, sample_rate)
             record = dict(speaker=speaker, name=name, text=text, file=str(out_path),
                           seconds=len(wav) / sample_rate, compute_seconds=seconds,
+                          cut=sum(cut for _, cut in parts),  # parts the length bound stopped
                           reference=None if ref is None else str(ref),
                           reference_seconds=None if ref is None else audio_info(ref)[1] / audio_info(ref)[0])
             records.append(record)
@@ -570,6 +572,8 @@ def evaluate_tts(args):
         out = dict(utterances=len(group), seconds=audio,
                    rtf=sum(r["compute_seconds"] for r in group) / audio if audio else None,
                    mean_seconds=mean([r["seconds"] for r in group]),
+                   # utterances with a part the model did not end: the length bound stopped it
+                   cut=sum(r.get("cut", 0) > 0 for r in group),
                    duration_ratio=mean([r["seconds"] / r["reference_seconds"] for r in group
                                         if r["reference_seconds"]]),
                    cer=None, cer_original=None, wer=None, wer_original=None, wer_ratio=None)
@@ -599,7 +603,7 @@ def evaluate_tts(args):
         utterances=records))
     print(f"speech and report.json in {args.out_dir}; {seconds_total:.0f} s in all")
     columns = [("voice", "name", ""), ("utts", "utterances", "d"), ("audio s", "seconds", ".0f"),
-               ("mean s", "mean_seconds", ".2f"), ("RTF", "rtf", ".3f")]
+               ("mean s", "mean_seconds", ".2f"), ("cut", "cut", "d"), ("RTF", "rtf", ".3f")]
     if has_refs:
         columns.append(("dur/orig", "duration_ratio", ".2f"))
     if args.asr:

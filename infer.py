@@ -174,6 +174,9 @@ class TTS:
         self.speaker_map, self.speech_per_byte = speaker_map, tuple(speech_per_byte)
         self.sample_rate = codec.sample_rate
         self.device = codec.codebook_device
+        # The upper length bound is 1.5 x the fastest rate per byte, plus one second: the silence before
+        # and after the words, which a short text cannot pay for (Festival's "Nope." is 1.1 s long).
+        self.pad_codes = round(codec.tokens_per_second)
 
     @classmethod
     def load(cls, checkpoint=None, codec=None, device="cpu"):
@@ -252,7 +255,7 @@ class TTS:
         prompt_text, prompt_codes = prompt or ([], [])
         # Room for the text once the prompt and the longest speech it may need are in max_seq_len.
         room = self.model.cfg.max_seq_len - 3 - len(prompt_text) - len(prompt_codes)
-        max_bytes = min(200, int(room / (1 + 1.5 * self.speech_per_byte[1])))
+        max_bytes = min(200, int((room - self.pad_codes) / (1 + 1.5 * self.speech_per_byte[1])))
         if max_bytes < 20:
             raise TTSError("the voice prompt leaves no room for text: use a shorter prompt")
         prefixes, parts = [], split_text(spoken, max_bytes)
@@ -268,7 +271,7 @@ class TTS:
         """The most codes one part may take: its length bound, or what max_seq_len leaves after the prefix.
         A try of this many codes was stopped, not ended by the model."""
         n_bytes = len(encode_text(part))
-        return min(math.ceil(1.5 * self.speech_per_byte[1] * n_bytes) + 10,
+        return min(math.ceil(1.5 * self.speech_per_byte[1] * n_bytes) + self.pad_codes,
                    self.model.cfg.max_seq_len - prefix.shape[1] + 1)
 
     def _codes(self, prefix, part, temperature, top_k, top_p, ras, cfg_scale, seed):
@@ -323,13 +326,14 @@ class TTS:
                     yield samples
             yield decoder.flush()
 
-    def __call__(self, text, speaker=None, prompt=None, temperature=0.5, top_k=50, top_p=0.9, ras=True,
-                 cfg_scale=None, seed=0, pause=0.25, max_chars=5000, best_of=1):
-        """-> (waveform (T,) float tensor, sample rate). best_of N: each part is sampled N times and the
-        candidate the model scores highest (TTS.score) is spoken: N times the work, fewer misspoken words."""
+    def codes(self, text, speaker=None, prompt=None, temperature=0.5, top_k=50, top_p=0.9, ras=True,
+              cfg_scale=None, seed=0, max_chars=5000, best_of=1):
+        """-> [(codes, cut)], one pair per part of the text: the speech codes it speaks (a list) and whether
+        the length bound stopped them (cut: the model did not end the part by itself). best_of N: each part
+        is sampled N times and the candidate the model scores highest (TTS.score) is kept."""
         check_sampling(temperature, top_k, top_p, cfg_scale, best_of)
         prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
-        pieces = []
+        chosen = []
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
             candidates = self.candidates(prefix, part, best_of, seed + i, temperature, top_k, top_p, ras,
                                          cfg_scale)
@@ -338,11 +342,26 @@ class TTS:
             limit = self.max_codes(prefix, part)
             codes = candidates[0] if best_of == 1 else max(
                 candidates, key=lambda c: (len(c) < limit, self.score(prefix, c)))
-            codes = torch.tensor(codes, dtype=torch.long)
+            chosen.append((codes, len(codes) >= limit))
+        return chosen
+
+    def render(self, parts, pause=0.25):
+        """Decode the parts TTS.codes returned and join them with `pause` seconds of silence."""
+        pieces = []
+        for i, (codes, _) in enumerate(parts):
             if i:
                 pieces.append(torch.zeros(int(pause * self.sample_rate)))
+            codes = torch.tensor(codes, dtype=torch.long)
             pieces.append(self.codec.decode(codes).cpu() if len(codes) else torch.zeros(0))
-        return torch.cat(pieces), self.sample_rate
+        return torch.cat(pieces)
+
+    def __call__(self, text, speaker=None, prompt=None, temperature=0.5, top_k=50, top_p=0.9, ras=True,
+                 cfg_scale=None, seed=0, pause=0.25, max_chars=5000, best_of=1):
+        """-> (waveform (T,) float tensor, sample rate). best_of N: each part is sampled N times and the
+        candidate the model scores highest (TTS.score) is spoken: N times the work, fewer misspoken words."""
+        parts = self.codes(text, speaker, prompt, temperature, top_k, top_p, ras, cfg_scale, seed, max_chars,
+                           best_of)
+        return self.render(parts, pause), self.sample_rate
 
 
 def write_stream(path, chunks, sample_rate):

@@ -32,7 +32,7 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "demo" / "sentences.txt"
 # What the corpus must satisfy (checked by --check and after every generation).
 MIN_SENTENCES = 2200
 MIN_DISTINCT_WORDS = 3000
-MIN_WORDS, MAX_WORDS = 3, 25
+MIN_WORDS, MAX_WORDS = 1, 25  # 3 to 25 in every batch but the short one (SHORT_BATCH)
 MIN_SHARE = {"questions": 0.10, "exclamations": 0.05, "with_digits": 0.10}
 
 
@@ -1200,6 +1200,51 @@ The puppy chewed one of my slippers.
 I've finally finished painting the spare room.
 """)
 
+# Short utterances, one to three words. The first twelve batches have 3 to 25 words a sentence, and a
+# model trained on them alone never learned to end a one-word text ("Hi." ran to the length bound in every
+# try), so the thirteenth batch is made of these: common replies and greetings as they are, and single
+# list entries, names, numbers and times, as statements, questions and exclamations.
+SHORT_BATCH = 12  # 0-based: lines 27,600 to 29,899 of a corpus of 29,900 or more
+SHORT_MAX_WORDS = 3
+
+SHORT_HANDWRITTEN = _lines("""
+Hi. Hi! Hello. Hello? Hey! Yes. Yes! No. No! Okay. Sure. Thanks. Thanks! Please. Sorry. Sorry?
+Really? Why? Why not? When? Where? Who? How? What? Which one? Wait! Stop! Help! Look! Listen. Quiet!
+Goodbye. Good night. Good morning. Good evening. Good luck! Good job! Well done! Excuse me. Of course.
+Not yet. Me too. Maybe. Perhaps. Never. Always. Sometimes. Absolutely. Exactly. Certainly. Definitely.
+Thank you. Thank you! No thanks. You're welcome. Come in. Sit down. Stand up. Hurry up! Slow down.
+Go ahead. Come here. Follow me. Be careful. Watch out! Calm down. Cheer up! Try again. See you. See you soon.
+See you later. Take care. Happy birthday! Congratulations! Cheers! Bless you. Welcome home. Welcome back!
+I agree. I know. I see. I'm sorry. I'm here. I'm ready. I'm fine. I'm coming! Not really. Nothing.
+Everything. Nobody. Everybody. Somewhere. Anywhere. Nowhere. Tomorrow. Yesterday. Today. Tonight. Now.
+Later. Soon. Right now. Just now. All right. Fair enough. No problem. Never mind. Good idea. Bad idea.
+Too late. Not bad. So what? Why me? Guess what? Who knows? Is that all? Are you sure? Anything else?
+How much? How many? How long? How far? How old? What time? What now? What happened? Seriously? Honestly?
+Oh no! Oh dear. Oh well. Wow! Great! Fine. Perfect. Lovely! Amazing! Terrible. Fantastic! Brilliant!
+Ready? Done. Finished. Almost. Not quite. Hold on. One moment. Just a minute. Let's go! Let me see.
+Good afternoon. Sweet dreams. Have fun! Enjoy! Drive safely. Keep going. Don't worry. Don't move!
+""".replace(". ", ".\n").replace("? ", "?\n").replace("! ", "!\n"))
+
+SHORT_TEMPLATES = _lines("""
+{fruit}. {fruit}? {veg}! {veg}. {dish}. {dish}? {food_m}? {food_m}.
+{dessert}! {ingredient}. {drink}? {drink}, please. {herb}. {pet}! {pet}?
+{wild}. {wild}! {bug}! {tool}. {tool}? {kitchen}. {item}? {item}.
+{furniture}. {appliance}. {room}? {clothing}. {pair.pl}. {building}.
+{building}? {job}? {job}. {vehicle}! {transit}? {wmass}. {wcount}!
+{body}. {organ}. {landscape}. {landscape}? {flower}. {tree}. {school_item}?
+{subject}. {instrument}! {genre}. {sport_play}? {sport_go}. {sport_do}.
+{hobby}. {emotion}. {virtue}. {event}! {material}. {tech}? {office}.
+{toy}! {family}? {color}. {adj_person}. {adj_feel}? {taste}! {adj_place}.
+{wadj}. {exp}! {manner}. {freq}. {sadv}. {padv}!
+{name_f}! {name_f}? {name_f}. {name_m}! {name_m}? {name_m}. {city}. {city}? {country}. {country}!
+{weekday}. {weekday}? {month}. {season}. {num}. {tens}. Number {digits}. Room {bigdigits}? Since {year}.
+It's {time}. {clock}. Only {price}. {ordinal}.
+Hi, {name_f}. Hello, {name_m}! Thanks, {name_f}. Bye, {name_m}! Sorry, {name_f}. Morning, {name_m}.
+{color} {fruit}. {adj_thing} {item}. {taste} {dish}! My {item}! The {building}? Very {adj_feel}.
+Not {adj_feel}. So {taste}! Next {weekday}. In {month}. At {time}. In {city}? {num} {fruit.pl}.
+Go {sport_go}! {degree} {exp}. {cooking} {veg}. {color} {flower.pl}.
+""".replace(". ", ".\n").replace("? ", "?\n").replace("! ", "!\n"))
+
 # ----------------------------------------------------------------------------------------------------
 # Numbers: as words (no hyphens, which Festival trips over) and as simple digit strings.
 # ----------------------------------------------------------------------------------------------------
@@ -1440,7 +1485,17 @@ def build_corpus(n, rng, batch=BATCH):
                        for t in templates]
             add_composed(rng.choices(templates, weights)[0])
     done, goal = 0, max(len(corpus), min(n, batch))
+    short_uses = dict.fromkeys(SHORT_TEMPLATES, 0)
     while True:
+        if done == SHORT_BATCH * batch:
+            for sentence in SHORT_HANDWRITTEN:
+                add(sentence)
+            while len(corpus) < goal:  # an entry too long for a short sentence is drawn and skipped
+                template = rng.choices(SHORT_TEMPLATES, [1 / (1 + short_uses[t]) ** 2 for t in SHORT_TEMPLATES])[0]
+                short_uses[template] += 1
+                sentence = compose(template, decks, rng)[0]
+                if len(sentence.split()) <= SHORT_MAX_WORDS:
+                    add(sentence)
         while len(corpus) < goal:  # then the least used templates, for variety
             add_composed(rng.choices(TEMPLATES, [1 / (1 + uses[t]) ** 2 for t in TEMPLATES])[0])
         part = corpus[done:]
@@ -1536,7 +1591,7 @@ def write_atomic(path, lines):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the sentences")
-    parser.add_argument("--n", type=int, default=27600,
+    parser.add_argument("--n", type=int, default=29900,
                         help="number of sentences (more if needed to use every list entry once); a multiple of "
                              f"{BATCH} grows a corpus without changing its lines")
     parser.add_argument("--check", type=Path, metavar="FILE", help="only validate FILE and print its totals")

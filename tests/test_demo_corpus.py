@@ -23,8 +23,15 @@ needs_festival = pytest.mark.skipif(shutil.which("text2wave") is None, reason="F
 def test_sentences_meet_the_corpus_brief():
     assert len(SENTENCES) >= 2000
     assert len({s.lower() for s in SENTENCES}) == len(SENTENCES), "duplicate sentences"
-    lengths = [len(s.split()) for s in SENTENCES]
+    # Every batch has sentences of 3 to 25 words except the short one, of 1 to 3 (texts like "Hi."), which
+    # holds the short hand-written replies (where no earlier batch has them) and as many one-word sentences as two-word ones, or more.
+    start = compose.SHORT_BATCH * compose.BATCH
+    short = SENTENCES[start:start + compose.BATCH]
+    lengths = [len(s.split()) for s in SENTENCES[:start] + SENTENCES[start + compose.BATCH:]]
     assert min(lengths) >= 3 and max(lengths) <= 25
+    short_lengths = [len(s.split()) for s in short]
+    assert len(short) == compose.BATCH and max(short_lengths) <= compose.SHORT_MAX_WORDS
+    assert short_lengths.count(1) >= short_lengths.count(2) > 0 and set(compose.SHORT_HANDWRITTEN) <= set(SENTENCES)
     assert len(distinct_words(SENTENCES)) >= 3000
     assert sum(s.endswith("?") for s in SENTENCES) >= 100
     assert sum(s.endswith("!") for s in SENTENCES) >= 50

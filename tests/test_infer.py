@@ -97,16 +97,26 @@ def test_generation_with_ras_leaves_no_loop():
 def test_speech_length_is_bounded_by_the_text(tts):
     text = "hello world."
     n_bytes = len(encode_text(text))
-    low, high = int(0.75 * RATES[0] * n_bytes), int(np.ceil(1.5 * RATES[1] * n_bytes)) + 10
+    # one second of codes on top: the silence around the words, which a short text cannot pay for
+    pad = round(tts.codec.tokens_per_second)
+    low, high = int(0.75 * RATES[0] * n_bytes), int(np.ceil(1.5 * RATES[1] * n_bytes)) + pad
     hop = tts.codec.hop_length
     model = tts.model
     try:
         tts.model = FixedLogits(favouring(CODES, end=20.0))  # END is by far the likeliest, always
         wav, _ = tts(text, top_k=1)
         assert len(wav) == low * hop
+        (codes, cut), = tts.codes(text, top_k=1)
+        assert len(codes) == low and not cut  # ended by the model, at the first step it was allowed to
         tts.model = FixedLogits(favouring(3, end=-float("inf")))  # END never comes
         wav, _ = tts(text)
         assert len(wav) == high * hop
+        (codes, cut), = tts.codes(text)
+        assert len(codes) == high and cut  # stopped by the bound, and said so
+        two_parts = tts.codes("hello world. " * 30, max_chars=5000)
+        assert len(two_parts) > 1 and all(cut for _, cut in two_parts)
+        assert torch.equal(tts.render(two_parts, pause=0.5)[: len(two_parts[0][0]) * hop],
+                           tts.codec.decode(torch.tensor(two_parts[0][0])))
     finally:
         tts.model = model
 
@@ -145,8 +155,9 @@ def test_long_text_is_split_and_every_part_is_spoken(tts, monkeypatch):
     wav, sample_rate = tts(text, top_k=5)
     assert len(spoken) == len(parts)
     for (prefix, codes), part in zip(spoken, parts):
-        assert bytes(t for t in prefix[0].tolist() if t < 256).decode() == part  # each part, in order
-        assert len(codes) >= RATES[0] * 0.75 * len(part.encode()) - 1  # and spoken at its length, at least
+        # each part, in order (as the model reads it: normalised, so a comma that ends a part is dropped)
+        assert bytes(t for t in prefix[0].tolist() if t < 256) == bytes(encode_text(part))
+        assert len(codes) >= int(RATES[0] * 0.75 * len(encode_text(part)))  # and spoken at its length, at least
     samples_per_code = tts.codec.config.hop_length
     pauses = (len(parts) - 1) * int(0.25 * sample_rate)
     assert len(wav) == sum(len(codes) for _, codes in spoken) * samples_per_code + pauses

@@ -244,6 +244,15 @@ def test_text_dropout_leaves_out_both_texts_and_keeps_the_loss():
     assert all(len(b) * max(dataset.length(*item) for item in b) <= 400 or len(b) == 1 for b in plan)
 
 
+def test_speech_per_byte_leaves_out_short_texts_unless_there_are_only_short_ones():
+    rows, codes = fabricate_rows([100, 40, 30], ("kal",))
+    rows[0]["text"], rows[1]["text"], rows[2]["text"] = "Hi.", "A sentence long enough.", "Another one, long enough too."
+    data = SpeechTokens(codes, rows, {"codebook_size": CODEBOOK}, {"kal": 0}, 512, 0.0)
+    long_rates = [40 / len(encode_text(rows[1]["text"])), 30 / len(encode_text(rows[2]["text"]))]
+    assert np.allclose(data.speech_per_byte(), long_rates)  # "Hi." (33 codes a byte) is left out
+    assert np.allclose(data.speech_per_byte(min_bytes=1000), [100 / 3] + long_rates)  # none that long: all
+
+
 def test_cosine_schedule():
     assert cosine_lr(0, 100, 10, 1.0) == pytest.approx(0.1)
     assert cosine_lr(9, 100, 10, 1.0) == pytest.approx(1.0)
