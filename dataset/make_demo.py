@@ -6,6 +6,7 @@ voice with the Festival speech synthesizer, resampled to 16 kHz and stored as FL
     python dataset/make_demo.py --voices kal       # just one voice
     python dataset/make_demo.py --voices kal ked slt awb=cmu_us_awb_cg   # add another Festival voice
     python dataset/make_demo.py --skip_encoded     # after the corpus grew: only what codes/ lacks
+    python dataset/make_demo.py --lines my.txt --out_dir out/my_refs   # originals of any lines, for eval.py
 
 What it writes:
 - dataset/demo/metadata.csv       `id|speaker|split|text`, one utterance a line (committed)
@@ -137,6 +138,27 @@ def encoded_ids(codes_dir):
     return {line.split("|", 1)[0] for line in manifest.read_text(encoding="utf-8").splitlines()[1:]}
 
 
+def speak_lines(args):
+    """--lines: every line of a text file in every voice, named as eval.py tts names what it speaks."""
+    if args.out_dir.resolve() == DEMO_DIR.resolve():
+        sys.exit("error: --lines needs an --out_dir of its own (not the demo corpus folder)")
+    try:
+        lines = [line.strip() for line in args.lines.read_text(encoding="utf-8").splitlines()]
+    except (OSError, UnicodeDecodeError) as e:
+        sys.exit(f"error: cannot read {args.lines}: {e}")
+    voices = parse_voices(args.voices)
+    jobs = [(normalize(line), festival_voice, args.out_dir / short / f"{i:03d}.wav")
+            for short, festival_voice in voices.items() for i, line in enumerate(lines, 1)
+            if line and not (args.out_dir / short / f"{i:03d}.wav").is_file()]
+    if jobs:
+        check_festival(voices)
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        errors = [f"{path} ({voice}): {error}" for (_, voice, path), error in
+                  tqdm(zip(jobs, pool.map(lambda job: synthesize(*job), jobs)), total=len(jobs),
+                       desc="synthesizing") if error is not None]
+    print("\n".join(["Festival could not speak:"] + errors) if errors else f"done: {args.out_dir}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -151,8 +173,14 @@ def main():
     parser.add_argument("--skip_encoded", action="store_true",
                         help="leave out train utterances whose speech tokens out_dir/codes already holds: "
                              "GPT training needs only the tokens, so a grown corpus needs audio for the new ones")
+    parser.add_argument("--lines", type=Path, default=None,
+                        help="instead of the corpus: speak line i of this file into OUT_DIR/{voice}/{i:03d}.wav "
+                             "(1-based, eval.py tts's names), the originals its --ref_dir compares with")
     args = parser.parse_args()
 
+    if args.lines is not None:
+        speak_lines(args)
+        return
     if not args.sentences.is_file():
         sys.exit(f"error: {args.sentences} not found (make it with python dataset/compose_sentences.py)")
     sentences = [s.strip() for s in args.sentences.read_text(encoding="utf-8").splitlines() if s.strip()]

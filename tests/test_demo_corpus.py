@@ -167,3 +167,36 @@ def test_make_demo_reproduces_committed_audio_and_resumes(tmp_path):
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     assert "0 utterances to synthesize" in result.stdout
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "demo").rglob("*.ogg")} == first_run
+
+
+@needs_festival
+def test_make_demo_lines_speaks_any_text_under_eval_names_and_resumes(tmp_path):
+    # The originals eval.py tts --ref_dir needs for sentences outside the corpus: line i -> {voice}/{i:03d}.wav.
+    (tmp_path / "lines.txt").write_text("Nope.\n\nAt 7:15.\n", encoding="utf-8")
+    out = tmp_path / "refs"
+    command = [sys.executable, str(ROOT / "dataset" / "make_demo.py"), "--lines", str(tmp_path / "lines.txt"),
+               "--out_dir", str(out), "--voices", "kal", "slt"]
+    subprocess.run(command, check=True, capture_output=True)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.wav")) == [
+        "kal/001.wav", "kal/003.wav", "slt/001.wav", "slt/003.wav"]  # the empty line 2 is left out
+    for voice in ("kal", "slt"):
+        assert sf.info(out / voice / "003.wav").duration > sf.info(out / voice / "001.wav").duration > 0.3
+    (out / "kal" / "001.wav").unlink()
+    again = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert "1/1" in again.stderr and (out / "kal" / "001.wav").is_file()  # only what was missing
+
+
+def test_make_demo_lines_errors_are_one_line(tmp_path):
+    script = [sys.executable, str(ROOT / "dataset" / "make_demo.py"), "--lines"]
+    for arguments, message in [([str(tmp_path / "missing.txt"), "--out_dir", str(tmp_path)], "cannot read"),
+                               ([str(ROOT / "dataset" / "demo" / "sentences.txt")], "an --out_dir of its own")]:
+        result = subprocess.run(script + arguments, capture_output=True, text=True)
+        assert result.returncode != 0 and result.stderr.count("\n") == 1 and message in result.stderr
+
+
+def test_short_unseen_texts_are_short_and_never_in_the_corpus():
+    # What the README's short-text figures were measured on: texts the model never trained on.
+    unseen = (DEMO_DIR / "short_unseen.txt").read_text(encoding="utf-8").splitlines()
+    assert len(unseen) >= 50 and all(1 <= len(line.split()) <= 3 for line in unseen)
+    assert not {line.lower() for line in unseen} & {s.lower() for s in SENTENCES}
+    assert all(compose.sentence_problem(line) is None for line in unseen)  # as Festival-safe as the corpus
