@@ -454,9 +454,12 @@ def main(argv=None):
                 first, n = write_stream(out, tts.stream(text, **options), tts.sample_rate)
                 note = f", first audio after {1000 * first:.0f} ms" if first is not None else ""
             else:
-                wav, _ = tts(text, **options, best_of=args.best_of)
+                parts = tts.codes(text, **options, best_of=args.best_of)
+                wav = tts.render(parts)
                 save_audio(out, wav, tts.sample_rate)
-                n, note = len(wav), ""
+                cut = sum(cut for _, cut in parts)
+                n, note = len(wav), (f"; {cut} of {len(parts)} part(s) did not end by themselves and were "
+                                     f"stopped at the length bound (another --seed may end)" if cut else "")
             seconds = time.perf_counter() - start
             audio_seconds = n / tts.sample_rate
             rtf = seconds / audio_seconds if audio_seconds else float("inf")

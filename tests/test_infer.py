@@ -309,6 +309,19 @@ def test_bad_text_is_a_one_line_error_and_no_file(checkpoint, tmp_path, text, ex
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
+def test_cli_says_when_the_length_bound_stopped_a_part(checkpoint, tmp_path, monkeypatch, capsys):
+    load = infer.TTS.load
+
+    def never_ending(*args, **kwargs):
+        tts = load(*args, **kwargs)
+        tts.model = FixedLogits(favouring(3, end=-float("inf")))
+        return tts
+
+    monkeypatch.setattr(infer.TTS, "load", never_ending)
+    assert run(["--text", "Say this.", "--out", str(tmp_path / "x.wav")], checkpoint) is None
+    assert "1 of 1 part(s) did not end by themselves" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("extra, expected", [
     (["--temperature", "-1"], "temperature"),
     (["--top_k", "0"], "top_k"),
@@ -472,6 +485,7 @@ def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
     assert first["seconds"] == sf.info(str(out / "001.wav")).duration
     overall = report["metrics"]["all"]
     assert overall["utterances"] == 2 and overall["rtf"] > 0
+    assert overall["cut"] == sum(u["cut"] > 0 for u in report["utterances"])  # parts stopped at the bound
     assert overall["duration_ratio"] == pytest.approx(first["seconds"] / 1.0)  # only 001 has a reference
     if asr:
         assert overall["wer"] is not None and "heard" in third
