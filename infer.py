@@ -257,7 +257,8 @@ class TTS:
         room = self.model.cfg.max_seq_len - 3 - len(prompt_text) - len(prompt_codes)
         max_bytes = min(200, int((room - self.pad_codes) / (1 + 1.5 * self.speech_per_byte[1])))
         if max_bytes < 20:
-            raise TTSError("the voice prompt leaves no room for text: use a shorter prompt")
+            raise TTSError("the voice prompt leaves no room for text: use a shorter prompt" if prompt else
+                           f"a context of {self.model.cfg.max_seq_len} tokens leaves no room for text and speech")
         prefixes, parts = [], split_text(spoken, max_bytes)
         for part in parts:
             ids, _ = build_example(encode_text(part), [], TEXT_VOCAB_SIZE,

@@ -1488,7 +1488,7 @@ def build_corpus(n, rng, batch=BATCH):
     short_uses = dict.fromkeys(SHORT_TEMPLATES, 0)
     while True:
         if done == SHORT_BATCH * batch:
-            for sentence in SHORT_HANDWRITTEN:
+            for sentence in SHORT_HANDWRITTEN[:goal - len(corpus)]:  # an --n that cuts into the batch
                 add(sentence)
             while len(corpus) < goal:  # an entry too long for a short sentence is drawn and skipped
                 template = rng.choices(SHORT_TEMPLATES, [1 / (1 + short_uses[t]) ** 2 for t in SHORT_TEMPLATES])[0]
@@ -1565,6 +1565,12 @@ def check_corpus(sentences):
     for kind, share in MIN_SHARE.items():
         if stats[f"share_{kind}"] < share:
             problems.append(f"{stats[f'share_{kind}']:.1%} {kind.replace('_', ' ')}, less than {share:.0%}")
+    start = SHORT_BATCH * BATCH  # the short batch has 1 to SHORT_MAX_WORDS words a sentence, the others 3 or more
+    outside = [s for s in sentences[:start] + sentences[start + BATCH:] if len(s.split()) < 3]
+    inside = [s for s in sentences[start:start + BATCH] if len(s.split()) > SHORT_MAX_WORDS]
+    for wrong, where in ((outside, "under 3 words outside"), (inside, f"over {SHORT_MAX_WORDS} words in")):
+        if wrong:
+            problems.append(f"{len(wrong)} sentences of {where} the short batch, e.g. {wrong[0]!r}")
     bad = [(s, why) for s in sentences if (why := sentence_problem(s))]
     if bad:
         problems.append(f"{len(bad)} bad sentences, e.g. {bad[0][0]!r}: {bad[0][1]}")

@@ -147,16 +147,32 @@ def speak_lines(args):
     except (OSError, UnicodeDecodeError) as e:
         sys.exit(f"error: cannot read {args.lines}: {e}")
     voices = parse_voices(args.voices)
-    jobs = [(normalize(line), festival_voice, args.out_dir / short / f"{i:03d}.wav")
-            for short, festival_voice in voices.items() for i, line in enumerate(lines, 1)
-            if line and not (args.out_dir / short / f"{i:03d}.wav").is_file()]
+    # out_dir/lines.txt records the text each file was made from: a rerun redoes the files whose line has
+    # changed since (a line inserted above them renumbers them) and skips the rest.
+    record = args.out_dir / "lines.txt"
+    before = record.read_text(encoding="utf-8").splitlines() if record.is_file() else []
+    jobs = []
+    for short, festival_voice in voices.items():
+        for i, line in enumerate(lines, 1):
+            path = args.out_dir / short / f"{i:03d}.wav"
+            if line and (not path.is_file() or i > len(before) or before[i - 1] != line):
+                jobs.append((normalize(line), festival_voice, path))
     if jobs:
         check_festival(voices)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = record.with_name(".lines.txt.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(record)
+    errors = []
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        errors = [f"{path} ({voice}): {error}" for (_, voice, path), error in
-                  tqdm(zip(jobs, pool.map(lambda job: synthesize(*job), jobs)), total=len(jobs),
-                       desc="synthesizing") if error is not None]
-    print("\n".join(["Festival could not speak:"] + errors) if errors else f"done: {args.out_dir}")
+        for (_, voice, path), error in tqdm(zip(jobs, pool.map(lambda job: synthesize(*job), jobs)),
+                                            total=len(jobs), desc="synthesizing"):
+            if error is not None:  # no file may stay behind with an older line's speech
+                path.unlink(missing_ok=True)
+                errors.append(f"{path} ({voice}): {error}")
+    if errors:
+        sys.exit(f"error: Festival could not speak {len(errors)} line(s): " + "; ".join(errors))
+    print(f"done: {args.out_dir}")
 
 
 def main():

@@ -126,7 +126,8 @@ class SpeechTokens(torch.utils.data.Dataset):
         """Speech codes per text byte of the utterances here with at least min_bytes of text (all of them
         if none has), (N,): how fast the voices speak. Shorter ones would say more about the silence
         around the words than about the words: Festival's "Nope." is 1.1 s, 11 codes a byte at 50 codes/s,
-        against 3 to 5 in sentences."""
+        against 3 to 5 in sentences. What infer.py's length bound and train_pretrain.py's
+        text_position_step (their median) are made from."""
         rates = [(row["length"] / max(1, len(text)), len(text) >= min_bytes)
                  for row, text in zip(self.rows, self.text_ids)]
         return np.array([rate for rate, long in rates if long] or [rate for rate, _ in rates])

@@ -39,6 +39,17 @@ def test_sentences_meet_the_corpus_brief():
     assert all(s.isascii() and "-" not in s for s in SENTENCES), "characters that trip Festival"
 
 
+def test_check_keeps_short_sentences_in_the_short_batch():
+    assert compose.check_corpus(SENTENCES) == []
+    start = compose.SHORT_BATCH * compose.BATCH
+    long_one = next(i for i, s in enumerate(SENTENCES) if len(s.split()) > compose.SHORT_MAX_WORDS)
+    swapped = SENTENCES.copy()
+    swapped[long_one], swapped[start] = swapped[start], swapped[long_one]
+    problems = "; ".join(compose.check_corpus(swapped))
+    assert "1 sentences of under 3 words outside the short batch" in problems
+    assert f"1 sentences of over {compose.SHORT_MAX_WORDS} words in the short batch" in problems
+
+
 def test_sentences_are_regenerated_byte_for_byte(tmp_path):
     out = tmp_path / "sentences.txt"
     subprocess.run([sys.executable, str(ROOT / "dataset" / "compose_sentences.py"), "--out", str(out)],
@@ -184,6 +195,11 @@ def test_make_demo_lines_speaks_any_text_under_eval_names_and_resumes(tmp_path):
     (out / "kal" / "001.wav").unlink()
     again = subprocess.run(command, capture_output=True, text=True, check=True)
     assert "1/1" in again.stderr and (out / "kal" / "001.wav").is_file()  # only what was missing
+    # An edited line is spoken again (its old file would be the reference of another text); the rest stay.
+    before = sf.read(str(out / "slt" / "001.wav"))[0]
+    (tmp_path / "lines.txt").write_text("Yes, please.\n\nAt 7:15.\n", encoding="utf-8")
+    edited = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert "2/2" in edited.stderr and len(sf.read(str(out / "slt" / "001.wav"))[0]) != len(before)
 
 
 def test_make_demo_lines_errors_are_one_line(tmp_path):

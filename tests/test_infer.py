@@ -309,6 +309,13 @@ def test_bad_text_is_a_one_line_error_and_no_file(checkpoint, tmp_path, text, ex
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
+def test_a_context_too_short_for_any_text_is_named_as_such(tts):
+    config = GPTConfig(speech_vocab_size=CODES, n_layer=1, n_head=1, n_kv_head=1, d_model=8, max_seq_len=64)
+    small = TTS(GPT(config), tts.codec, tts.speaker_map, RATES)
+    with pytest.raises(TTSError, match="a context of 64 tokens leaves no room"):
+        small.prepare("Hello.", "kal", None, 5000)
+
+
 def test_cli_says_when_the_length_bound_stopped_a_part(checkpoint, tmp_path, monkeypatch, capsys):
     load = infer.TTS.load
 
@@ -463,6 +470,36 @@ def test_a_new_decoder_serves_a_model_trained_on_the_same_tokens(checkpoint, tmp
 # eval.py tts
 
 
+def test_eval_tts_counts_the_utterances_the_length_bound_stopped(checkpoint, tmp_path, monkeypatch, capsys):
+    import json
+
+    import eval as evaluation
+    load = infer.TTS.load
+    ends_at = {"One.": True, "Two words.": False}  # END likeliest at once, or never
+
+    def load_fixed(*args, **kwargs):
+        tts = load(*args, **kwargs)
+        speak = tts.codes
+
+        def codes(text, **options):
+            tts.model = FixedLogits(favouring(CODES, end=20.0) if ends_at[text] else
+                                    favouring(3, end=-float("inf")))
+            return speak(text, **options)
+
+        tts.codes = codes
+        return tts
+
+    monkeypatch.setattr(infer.TTS, "load", load_fixed)
+    sentences = tmp_path / "s.txt"
+    sentences.write_text("One.\nTwo words.\n", encoding="utf-8")
+    evaluation.main(["tts", "--sentences", str(sentences), "--out_dir", str(tmp_path / "out"),
+                     "--checkpoint", str(checkpoint), "--speaker", "slt"])
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [u["cut"] for u in report["utterances"]] == [0, 1] and report["metrics"]["all"]["cut"] == 1
+    header, _, row = capsys.readouterr().out.strip().splitlines()[-3:]
+    assert row.split()[header.split().index("cut") - 2] == "1"  # "audio s" and "mean s" are two words each
+
+
 def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
     import importlib.util
     import json
@@ -485,7 +522,6 @@ def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
     assert first["seconds"] == sf.info(str(out / "001.wav")).duration
     overall = report["metrics"]["all"]
     assert overall["utterances"] == 2 and overall["rtf"] > 0
-    assert overall["cut"] == sum(u["cut"] > 0 for u in report["utterances"])  # parts stopped at the bound
     assert overall["duration_ratio"] == pytest.approx(first["seconds"] / 1.0)  # only 001 has a reference
     if asr:
         assert overall["wer"] is not None and "heard" in third
