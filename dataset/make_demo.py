@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from tqdm import tqdm
 
 from dataset.audio import SAMPLE_RATE, AudioError, load_audio, save_audio
+from dataset.compose_sentences import write_atomic
 from tokenizer.text import normalize
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -159,17 +160,13 @@ def speak_lines(args):
                 jobs.append((normalize(line), festival_voice, path))
     if jobs:
         check_festival(voices)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_name(".lines.txt.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(record)
-    errors = []
+    for _, _, path in jobs:  # an older line's speech goes first, so an interrupted run cannot leave it
+        path.unlink(missing_ok=True)
+    write_atomic(record, lines)
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        for (_, voice, path), error in tqdm(zip(jobs, pool.map(lambda job: synthesize(*job), jobs)),
-                                            total=len(jobs), desc="synthesizing"):
-            if error is not None:  # no file may stay behind with an older line's speech
-                path.unlink(missing_ok=True)
-                errors.append(f"{path} ({voice}): {error}")
+        errors = [f"{path} ({voice}): {error}" for (_, voice, path), error in
+                  tqdm(zip(jobs, pool.map(lambda job: synthesize(*job), jobs)), total=len(jobs),
+                       desc="synthesizing") if error is not None]
     if errors:
         sys.exit(f"error: Festival could not speak {len(errors)} line(s): " + "; ".join(errors))
     print(f"done: {args.out_dir}")
