@@ -6,21 +6,25 @@ import torch
 
 
 def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
-    """Pick the next token id from logits (V,). temperature 0 is greedy. top_k keeps the k most likely
-    tokens; top_p (nucleus) keeps the smallest set of most likely tokens whose probability reaches p."""
+    """Pick the next token id from logits (V,), an int; or one for each row of logits (N, V), a tensor (N,).
+    temperature 0 is greedy. top_k keeps the k most likely tokens; top_p (nucleus) keeps the smallest set
+    of most likely tokens whose probability reaches p."""
     if temperature == 0:
-        return int(logits.argmax())
+        picked = logits.argmax(-1)
+        return int(picked) if logits.dim() == 1 else picked
     logits = logits.float() / temperature
     if top_k is not None:
         # Scattering the top-k indices keeps exactly k, even when several logits tie at the k-th value.
-        keep = torch.topk(logits, min(top_k, logits.numel())).indices
-        logits = torch.full_like(logits, float("-inf")).scatter(0, keep, logits[keep])
+        keep = torch.topk(logits, min(top_k, logits.shape[-1])).indices
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, keep, logits.gather(-1, keep))
     if top_p is not None:
-        probs, order = logits.softmax(-1).sort(descending=True)
+        probs, order = logits.softmax(-1).sort(-1, descending=True)
         # A token stays while the mass of the tokens above it is still short of p.
-        mass_above = probs.cumsum(0) - probs
-        logits[order[mass_above >= top_p]] = float("-inf")
-    return int(torch.multinomial(logits.softmax(-1), 1, generator=generator))
+        mass_above = probs.cumsum(-1) - probs
+        dropped = torch.zeros_like(mass_above, dtype=torch.bool).scatter(-1, order, mass_above >= top_p)
+        logits = logits.masked_fill(dropped, float("-inf"))
+    picked = torch.multinomial(logits.softmax(-1).reshape(-1, logits.shape[-1]), 1, generator=generator)
+    return int(picked) if logits.dim() == 1 else picked[:, 0]
 
 
 def repetition_aware(logits, code, recent, max_repeats, temperature=1.0, generator=None):

@@ -247,6 +247,24 @@ def test_kept_tokens_are_drawn_in_proportion_to_their_renormalised_probabilities
 def test_temperature_zero_is_argmax():
     logits = torch.randn(65, generator=torch.Generator().manual_seed(5))
     assert sample_next(logits, temperature=0) == int(logits.argmax())
+    rows = torch.randn(4, 65, generator=torch.Generator().manual_seed(6))
+    assert sample_next(rows, temperature=0).tolist() == rows.argmax(-1).tolist()
+
+
+def test_rows_are_sampled_each_from_its_own_kept_tokens():
+    """logits (N, V): one token per row, each within that row's top-k and top-p, as the row alone gives."""
+    rows = torch.tensor([[0.4, 0.05, 0.3, 0.2, 0.05], [0.05, 0.05, 0.1, 0.1, 0.7], [0.2] * 5]).log()
+    generator = torch.Generator().manual_seed(2)
+    drawn = torch.stack([sample_next(rows, top_p=0.65, generator=generator) for _ in range(400)])  # (400, 3)
+    assert drawn.shape == (400, 3)
+    kept = [set(drawn[:, i].tolist()) for i in range(3)]
+    assert kept == [sampled_set(rows[i], top_p=0.65) for i in range(3)]
+    assert kept[:2] == [{0, 2}, {4}] and len(kept[2]) == 4  # five of 0.2: 0.6 < 0.65 needs a fourth
+    drawn = torch.stack([sample_next(rows, top_k=2, generator=generator) for _ in range(400)])
+    kept = [set(drawn[:, i].tolist()) for i in range(3)]
+    assert kept[0] == {0, 2}
+    assert kept[1] in ({2, 4}, {3, 4})  # 0.7 and one of the two tied at 0.1
+    assert len(kept[2]) == 2  # five equal: any two, but only two
 
 
 def test_end_is_masked_below_min_new_tokens():
