@@ -284,14 +284,24 @@ def read_wav_dir(folder):
     return corpus
 
 
+def make_out_dir(path):
+    """--out_dir, made before any work starts, or a one-line error (a file of that name, no permission)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        sys.exit(f"error: --out_dir {path}: {e.strerror or e}")
+
+
 def select_utterances(args):
     """The utterances to evaluate, as a Corpus: --wav_dir, or --data filtered by split and speakers."""
+    splits = None if args.split == "all" else [args.split]
     if args.wav_dir is not None:
         if args.wav_dir.resolve() == args.out_dir.resolve():
             raise CorpusError("--out_dir must differ from --wav_dir, or the originals would be overwritten")
-        return read_wav_dir(args.wav_dir)
-    splits = None if args.split == "all" else [args.split]
-    if args.data == "demo":
+        if args.speakers:
+            raise CorpusError("--speakers picks voices of --data; the files of a --wav_dir have none")
+        corpus = read_wav_dir(args.wav_dir)
+    elif args.data == "demo":
         corpus = read_demo(DEMO_DIR, splits=splits, speakers=args.speakers)
     else:
         corpus = read_corpus(args.data)
@@ -352,6 +362,7 @@ def evaluate_codec(args):
         corpus = select_utterances(args)
     except CorpusError as e:
         sys.exit(f"error: {e}")
+    make_out_dir(args.out_dir)
     notes = []
     try:
         import_extra("pystoi")
@@ -470,7 +481,9 @@ def tts_jobs(args, tts):
             jobs.append((f"{i:03d}", line.strip(), args.speaker, ref))
         if not jobs:
             raise CorpusError(f"{args.sentences} has no sentences")
-        return jobs[: args.limit] if args.limit else jobs
+        return jobs[: args.limit]
+    if args.speaker and args.speaker not in tts.speakers:
+        raise CorpusError(f"unknown speaker {args.speaker!r}; this model knows {', '.join(tts.speakers)}")
     speakers = [args.speaker] if args.speaker else tts.speakers
     corpus = read_demo(DEMO_DIR, splits=[args.split], speakers=speakers)
     jobs = []
@@ -486,6 +499,8 @@ def evaluate_tts(args):
     from infer import TTS, TTSError, check_sampling  # infer.py imports this file's neighbours
 
     start_time = time.perf_counter()
+    if args.asr_workers < 1 or (args.limit is not None and args.limit < 1):
+        sys.exit("error: --asr_workers and --limit must be at least 1")
     if args.prompt_text and not args.prompt_wav:
         sys.exit("error: --prompt_text goes with --prompt_wav")
     if args.prompt_wav and args.speaker:
@@ -497,7 +512,7 @@ def evaluate_tts(args):
         sys.exit(f"error: --ref_dir {args.ref_dir}: no such folder")
     device = pick_device(args.device)
     try:
-        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale, args.best_of)
+        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale, args.best_of, args.seed)
         tts = TTS.load(args.checkpoint, args.codec, device)
         jobs = tts_jobs(args, tts)
         if args.sentences is not None:  # one voice speaks every line: a prompt's, or a named one
@@ -524,6 +539,7 @@ def evaluate_tts(args):
                 raise TTSError(f"{name}: {e}") from None
     except (TTSError, CorpusError) as e:
         sys.exit(f"error: {e}")
+    make_out_dir(args.out_dir)
     has_refs = any(ref is not None for *_, ref in jobs)
     try:
         pool = recognizer_pool(args.asr_workers) if args.asr else None
@@ -534,7 +550,7 @@ def evaluate_tts(args):
     voice = "prompt " + str(args.prompt_wav) if args.prompt_wav else ("prompts from the test split"
                                                                        if args.clone else "speaker tokens")
     cfg_scale = tts.cfg_scale if args.cfg_scale is None else args.cfg_scale
-    print(f"{len(jobs)} sentences; model {args.checkpoint or 'checkpoints/gpt.pt'}, voices by {voice}, "
+    print(f"{len(jobs)} sentences; model {tts.checkpoint}, voices by {voice}, "
           f"guidance {cfg_scale:g}{f', best of {args.best_of}' if args.best_of > 1 else ''}, on {device}")
     records, pending = [], []
     try:
@@ -596,7 +612,8 @@ def evaluate_tts(args):
     metrics["all"] = row(records)
     seconds_total = time.perf_counter() - start_time
     write_json(args.out_dir / "report.json", dict(
-        command=shlex.join(["python"] + sys.argv), checkpoint=str(args.checkpoint), device=str(device),
+        command=shlex.join(["python"] + sys.argv), checkpoint=str(tts.checkpoint), codec=str(tts.codec_path),
+        device=str(device),
         voices=voice, sampling=dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                                     cfg_scale=cfg_scale, seed=args.seed, best_of=args.best_of),
         metrics=metrics, seconds_total=seconds_total,
@@ -844,22 +861,32 @@ def evaluate_text_use(args):
     if not picked:
         raise SystemExit("error: eval.py text needs at least two utterances of a voice (--limit 2 or more)")
 
-    def speech_loss(index, text_ids):  # mean loss per speech token (codes and END) of utterance `index`
+    def example(index, text_ids):  # utterance `index`'s speech after text_ids: (ids, targets)
         speaker = data.speaker_map[data.rows[index]["speaker"]]
-        ids, targets = build_example(text_ids, data.speech_codes(index), TEXT_VOCAB_SIZE, speaker=speaker,
-                                     speech_vocab_size=data.speech_vocab_size)
+        return build_example(text_ids, data.speech_codes(index), TEXT_VOCAB_SIZE, speaker=speaker,
+                             speech_vocab_size=data.speech_vocab_size)
+
+    def speech_loss(index, text_ids):  # mean loss per speech token (codes and END) of utterance `index`
+        ids, targets = example(index, text_ids)
         logits, _ = model(ids[None])
         return torch.nn.functional.cross_entropy(logits[0], targets, ignore_index=IGNORE).item()
 
     losses = {"own": [], "other": [], "none": []}
     for index in tqdm(picked, desc="text", leave=False):
         same = data.by_speaker[data.rows[index]["speaker"]][:args.limit]
-        other = same[(same.index(index) + len(same) // 2) % len(same)]  # half the list away: not itself
+        # Another text of the voice, half the list away (not its own), the first from there that fits
+        # max_seq_len beside this speech: a longer text than its own may not.
+        start = same.index(index) + len(same) // 2
+        others = [same[(start + k) % len(same)] for k in range(len(same))]
+        other = next((o for o in others if o != index and
+                      len(example(index, data.text_ids[o])[0]) <= model.cfg.max_seq_len), None)
+        if other is None:
+            continue
         for name, text_ids in zip(losses, (data.text_ids[index], data.text_ids[other], [])):
             losses[name].append(speech_loss(index, text_ids))
     means = {name: mean(values) for name, values in losses.items()}
     means["gain"] = means["other"] - means["own"]
-    print(f"{checkpoint_path}: loss per speech token of {len(picked)} {args.split} utterances, with")
+    print(f"{checkpoint_path}: loss per speech token of {len(losses['own'])} {args.split} utterances, with")
     for name, label in (("own", "their own text"), ("other", "another utterance's text"), ("none", "no text"),
                         ("gain", "text gain (another - own)")):
         print(f"  {label:26s} {means[name]:.3f}")
@@ -956,7 +983,10 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    args.run(args)
+    try:
+        args.run(args)
+    except OSError as e:  # a full disk, a folder that became unwritable mid-run
+        sys.exit(f"error: {e}")
 
 
 if __name__ == "__main__":

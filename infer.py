@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_GPT = ROOT / "checkpoints" / "gpt.pt"
 # Speech codes per byte of normalised text when a checkpoint does not record its own (older ones): the
 # 1st and 99th percentiles of the demo training set, as an early model recorded them (2.84, 5.14; the
-# shipped model records 2.84, 4.86).
+# shipped model, taking the 99th over texts of 20 bytes or more, records 2.84, 4.67).
 DEFAULT_SPEECH_PER_BYTE = (2.8, 5.1)
 # Classifier-free guidance for a model trained with text dropout (1, none, for one trained without):
 # the README's guidance table measured 1, 1.5 and 2 (2 spoke worse than none).
@@ -137,14 +137,17 @@ class StreamDecoder:
         return self._decode(len(self.codes), final=True)
 
 
-def check_sampling(temperature, top_k, top_p, cfg_scale=None, best_of=1):
+def check_sampling(temperature, top_k, top_p, cfg_scale=None, best_of=1, seed=0):
     """One-line errors for sampling settings that would make no distribution to sample from."""
     if best_of < 1:
         raise TTSError(f"best_of {best_of} < 1: speak each part at least once")
-    if cfg_scale is not None and cfg_scale < 0:
-        raise TTSError(f"cfg_scale {cfg_scale} < 0: 1 is no guidance, more pushes toward the text")
-    if temperature < 0:
-        raise TTSError(f"temperature {temperature} < 0: use 0 (greedy) or more")
+    if cfg_scale is not None and not (math.isfinite(cfg_scale) and cfg_scale >= 0):
+        raise TTSError(f"cfg_scale {cfg_scale}: give a number from 0; 1 is no guidance, more pushes toward "
+                       "the text")
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise TTSError(f"temperature {temperature}: use 0 (greedy) or a larger finite number")
+    if not 0 <= seed < 2 ** 62:  # parts and tries add to the seed; a torch.Generator takes 64 bits
+        raise TTSError(f"seed {seed} outside 0 to 2**62 - 1")
     if temperature == 0 and best_of > 1:
         raise TTSError("best_of needs sampling: at temperature 0 every try is the same greedy one")
     if top_k is not None and top_k < 1:
@@ -206,8 +209,10 @@ class TTS:
         if not codec_fits(codec, codec_path, info):
             raise TTSError(f"{codec_path} is not the codec {checkpoint} was trained with: "
                            f"its codes would decode to noise")
-        return cls(model.to(device), codec, saved["speaker_map"],
-                   saved.get("speech_per_byte", DEFAULT_SPEECH_PER_BYTE), saved.get("text_dropout", 0.0))
+        tts = cls(model.to(device), codec, saved["speaker_map"],
+                  saved.get("speech_per_byte", DEFAULT_SPEECH_PER_BYTE), saved.get("text_dropout", 0.0))
+        tts.checkpoint, tts.codec_path = checkpoint, codec_path  # what spoke, for reports
+        return tts
 
     @property
     def speakers(self):
@@ -224,7 +229,7 @@ class TTS:
         except AudioError as e:
             raise TTSError(f"prompt: {e}") from None
         if seconds > MAX_PROMPT_SECONDS:
-            raise TTSError(f"prompt {wav_path} is {seconds:.1f} s long; give a clip of 2 to "
+            raise TTSError(f"prompt {wav_path} is {seconds:.1f} s long; give a clip of 0.5 to "
                            f"{MAX_PROMPT_SECONDS:g} s with its transcript")
         if seconds < 0.5 or wav.abs().max() < 1e-3:
             raise TTSError(f"prompt {wav_path} is {'silent' if seconds >= 0.5 else 'shorter than 0.5 s'}: "
@@ -315,7 +320,7 @@ class TTS:
                cfg_scale=None, seed=0, pause=0.25, max_chars=5000, lookahead=12, chunk=10):
         """Yield float tensors of samples as soon as they are decoded. prompt: a tts.prompt(...) result.
         The same seed speaks the same codes as __call__."""
-        check_sampling(temperature, top_k, top_p, cfg_scale)
+        check_sampling(temperature, top_k, top_p, cfg_scale, seed=seed)
         prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
             if i:
@@ -332,7 +337,7 @@ class TTS:
         """-> [(codes, cut)], one pair per part of the text: the speech codes it speaks (a list) and whether
         the length bound stopped them (cut: the model did not end the part by itself). best_of N: each part
         is sampled N times and the candidate the model scores highest (TTS.score) is kept."""
-        check_sampling(temperature, top_k, top_p, cfg_scale, best_of)
+        check_sampling(temperature, top_k, top_p, cfg_scale, best_of, seed)
         prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
         chosen = []
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
@@ -394,28 +399,30 @@ def main(argv=None):
     what.add_argument("--text_file", type=Path, help="a UTF-8 file: one utterance per line, numbered wavs")
     parser.add_argument("--out", type=Path, default=Path("out/tts.wav"), help="output wav for --text")
     parser.add_argument("--out_dir", type=Path, default=Path("out/tts"), help="output folder for --text_file")
-    parser.add_argument("--speaker", default=None, help="a voice the model trained on (default: its first)")
-    parser.add_argument("--prompt_wav", type=Path, default=None, help="clone this voice (2-12 s of speech)")
+    parser.add_argument("--speaker", default=None, help="a voice the model trained on; None: its first")
+    parser.add_argument("--prompt_wav", type=Path, default=None,
+                        help=f"clone this voice: 0.5 to {MAX_PROMPT_SECONDS:g} s of speech")
     parser.add_argument("--prompt_text", default=None, help="the transcript of --prompt_wav")
     # 0.5: the shipped model spoke as well at 0.3 and worse at 0.8 (README, "The shipped model, measured")
-    parser.add_argument("--temperature", type=float, default=0.5)
-    parser.add_argument("--top_k", type=int, default=50)
-    parser.add_argument("--top_p", type=float, default=0.9)
+    parser.add_argument("--temperature", type=float, default=0.5, help="0: greedy; more: more varied")
+    parser.add_argument("--top_k", type=int, default=50, help="sample among the k likeliest codes only")
+    parser.add_argument("--top_p", type=float, default=0.9,
+                        help="sample among the likeliest codes that together hold this much probability")
     parser.add_argument("--no_ras", action="store_true", help="turn off repetition-aware sampling")
     parser.add_argument("--cfg_scale", type=float, default=None,
-                        help=f"classifier-free guidance: 1 is none, more follows the text harder (default: "
-                             f"{GUIDED_CFG_SCALE:g} for a model trained with --text_dropout, else 1)")
+                        help=f"classifier-free guidance: 1 is none, more follows the text harder; None: "
+                             f"{GUIDED_CFG_SCALE:g} for a model trained with --text_dropout, else 1")
     parser.add_argument("--best_of", type=int, default=1,
-                        help="sample each sentence N times and keep the one the model finds most likely")
+                        help="sample each part (a sentence or a few) N times and keep the try the model "
+                             "finds most likely")
     parser.add_argument("--stream", action="store_true", help="decode and write audio as tokens arrive")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="part i of a text samples with seed + i")
     parser.add_argument("--max_chars", type=int, default=5000, help="longest text accepted")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_GPT, help="GPT model.pt")
-    parser.add_argument("--codec", type=Path, default=None, help="codec (default: the one the GPT names)")
+    parser.add_argument("--codec", type=Path, default=None, help="codec; None: the one the GPT names")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, auto")
     args = parser.parse_args(argv)
     from train_common import pick_device  # here: train_common pulls in the training machinery
-    torch.manual_seed(args.seed)
     try:
         if args.prompt_text and not args.prompt_wav:
             raise TTSError("--prompt_text goes with --prompt_wav (the recording it transcribes)")
@@ -431,7 +438,7 @@ def main(argv=None):
         else:
             check_output(args.out, args.stream)
             jobs = [(args.text, args.out, "")]
-        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale, args.best_of)
+        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale, args.best_of, args.seed)
         if args.stream and args.best_of > 1:
             raise TTSError("--best_of chooses among whole candidates, so it cannot stream: drop one of them")
         tts = TTS.load(args.checkpoint, args.codec, pick_device(args.device))

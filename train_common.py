@@ -86,11 +86,15 @@ def set_rng_state(state):
 
 def atomic_save(obj, path):
     """torch.save to a temp file in the same folder, then rename: a crash mid-write never leaves a
-    truncated checkpoint under the real name (the rename is atomic on one filesystem)."""
+    truncated checkpoint under the real name (the rename is atomic on one filesystem). fsync first: else
+    after a power cut the rename may be on disk and the data not, an empty file under the real name."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -176,8 +180,8 @@ class HelpWithDefaults(argparse.HelpFormatter):
 
 
 def at_least_one(text):
-    """argparse type of the flags a step count divides by: a clear error for 0 instead of a
-    ZeroDivisionError at the first step."""
+    """argparse type of the flags a step count divides by, or that a run needs at least one of: a clear
+    error for 0 instead of a ZeroDivisionError (or an empty set) later."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
@@ -193,8 +197,8 @@ def add_training_args(parser, lr_default):
         "info.json) made by dataset/encode_corpus.py (default: the demo's, dataset/demo/codes)")
     add("--split", default="train", help="manifest split to train on (train, val, test, or all)")
     add("--speakers", nargs="+", default=None, help="train only on these speakers (none given: all)")
-    add("--max_utterances", type=int, default=None, help="train on a fixed random subset of this many")
-    add("--val_utterances", type=int, default=200,
+    add("--max_utterances", type=at_least_one, default=None, help="train on a fixed random subset of this many")
+    add("--val_utterances", type=at_least_one, default=200,
         help="at most this many validation utterances (the 'val' split of the same speakers, or training "
              "utterances held out when the corpus has no val split)")
     add("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (under torchrun: cpu or cuda)")
@@ -232,6 +236,9 @@ def cosine_lr(step, max_steps, warmup, lr, min_ratio=0.1):
     """Linear warm-up to lr over `warmup` steps, then a cosine decay to min_ratio * lr at max_steps.
     Warm-up because Adam's moment estimates start out from a few noisy gradients: full-size steps on
     them can push a transformer somewhere it never recovers from."""
+    # A run shorter than twice its warm-up warms up over its first half only: a run that is all warm-up
+    # would never train at the peak, nor decay from it.
+    warmup = min(warmup, max_steps // 2)
     if step < warmup:
         return lr * (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, max_steps - warmup))
@@ -250,7 +257,7 @@ class TimeBudget:
     def __init__(self, minutes, max_steps, first_step, warm_steps=20, saved=None):
         saved = saved or {}
         self.budgeted, self.max_steps, self.minutes = bool(minutes), max_steps, minutes
-        self.spent_before = saved.get("spent", 0.0) if self.budgeted else 0.0
+        self.spent_before = saved.get("spent", 0.0)  # also what log.csv's seconds go on from
         self.seconds = (minutes or 0) * 60 - self.spent_before
         self.estimate = min(max_steps, saved.get("estimate") or max_steps)
         # A run that had reached its estimate is over, unless it is resumed with more minutes than it had.
@@ -397,8 +404,9 @@ def save_weights(model, train_set, args, path, **extra):
 
 # Dense bf16 peak FLOP/s from the vendors' data sheets (without sparsity), matched against the device name
 # in this order (the first key it contains wins: the PCIe and NVL H100s before the SXM one).
-GPU_PEAK_BF16 = {"H200": 989e12, "H100 PCIe": 756e12, "H100 NVL": 835e12, "H100": 989e12, "A100": 312e12,
-                 "L40S": 362e12, "A10G": 70e12, "RTX 4090": 165e12, "RTX 3090": 71e12, "RTX A6000": 155e12}
+GPU_PEAK_BF16 = {"H200 NVL": 835e12, "H200": 989e12, "H100 PCIe": 756e12, "H100 NVL": 835e12, "H100": 989e12,
+                 "A100": 312e12, "L40S": 362e12, "A10G": 70e12, "RTX 4090": 165e12, "RTX 3090": 71e12,
+                 "RTX A6000": 155e12}
 
 
 def gpu_peak_flops(device):
@@ -527,6 +535,19 @@ def write_sample(model, codec, val_set, folder, step, seed):
     save_audio(folder / f"step{step:06d}.wav", wav, codec.sample_rate)
 
 
+def note_changed_flags(checkpoint, args, world_size):
+    """Print a line for each flag a resumed run changed that the interrupted run's batches or schedule
+    hang on: the run goes on, but not as the uninterrupted one would have."""
+    saved = dict(checkpoint.get("args") or {}, processes=len(checkpoint["rng"]) if
+                 isinstance(checkpoint["rng"], list) else 1)
+    today = dict(plain_args(args), processes=world_size)
+    for key in ("lr", "warmup", "max_tokens", "batch_size", "grad_accum", "processes", "seed", "prompt_prob",
+                "text_dropout"):
+        if key in saved and saved[key] != today.get(key):
+            print(f"note: --{key} {today.get(key)}, the interrupted run's {saved[key]}: it goes on from its "
+                  "step, though not as the uninterrupted run would have")
+
+
 def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
     """Train `model` on train_set with the settings of add_training_args' flags, as process
     `distributed` of a DDP job (or alone); resume from args.out_dir/last.pt with args.resume."""
@@ -547,7 +568,12 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
         if checkpoint["speaker_map"] != train_set.speaker_map:
             raise SystemExit(f"error: {args.out_dir / 'last.pt'} has another speaker map: other --speakers?")
         raw_model.load_state_dict(checkpoint["model"])
+        weight_decays = [group["weight_decay"] for group in optimizer.param_groups]
         optimizer.load_state_dict(checkpoint["optimizer"])
+        for group, weight_decay in zip(optimizer.param_groups, weight_decays):  # today's --weight_decay
+            group["weight_decay"] = weight_decay
+        if main:
+            note_changed_flags(checkpoint, args, world_size)
         step, best_val = checkpoint["step"], checkpoint.get("best_val", float("inf"))
         if (args.out_dir / "best.pt").is_file():  # an evaluation after the last save may have done better
             saved_best = torch.load(args.out_dir / "best.pt", map_location="cpu", weights_only=True)
@@ -571,6 +597,9 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
         return LengthBucketSampler(dataset, max_tokens, args.batch_size, args.seed, distributed.rank,
                                    world_size, start=start)
 
+    if not sampler(train_set).epoch_batches(0):  # fewer utterances than processes
+        raise SystemExit(f"error: {len(train_set)} training utterances make no batch for each of "
+                         f"{world_size} processes")
     # Each process has used grad_accum batches per step: a resumed run goes on with the next ones.
     train_batches = iter(loader(train_set, sampler(train_set, start=step * args.grad_accum)))
     val_loader = loader(val_set, sampler(val_set).epoch_batches(0))
@@ -606,7 +635,7 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
         # not a list.)
         states = checkpoint["rng"] if isinstance(checkpoint["rng"], list) else [checkpoint["rng"]]
         set_rng_state(states[distributed.rank] if distributed.rank < len(states) else states[0])
-    start_time, first_step = time.time(), step
+    first_step = step
     if budget.over:
         max_steps = step
         if main:
@@ -628,10 +657,12 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
+        # .item() waits for the GPU's queued clipping and optimizer kernels, so the step's time holds them.
+        grad_norm = grad_norm.item()
         tokens_per_s = n_tokens / (time.time() - step_start)
         seq_len = sum(ids.shape[1] for ids, _ in micro_batches) / len(micro_batches)
         mfu = raw_model.estimate_flops_per_token(seq_len) * tokens_per_s / peak_flops
-        row = dict(step=step, lr=f"{lr:.3e}", loss=f"{loss:.4f}", grad_norm=f"{grad_norm.item():.3f}",
+        row = dict(step=step, lr=f"{lr:.3e}", loss=f"{loss:.4f}", grad_norm=f"{grad_norm:.3f}",
                    tokens_per_s=f"{tokens_per_s:.0f}", mfu=f"{mfu:.4f}")
         last = step == max_steps
         if step % args.eval_every == 0 or last:
@@ -646,7 +677,7 @@ def train_gpt(model, train_set, val_set, args, distributed, desc="train"):
         if main:
             if codec is not None and (step % args.sample_every == 0 or last):
                 write_sample(raw_model, codec, val_set, args.out_dir / "samples", step, args.seed)
-            row["seconds"] = f"{time.time() - start_time:.1f}"
+            row["seconds"] = f"{budget.state()['spent']:.1f}"  # a resumed run counts on from its last save
             log.write(**row)
             progress.update(1)
             progress.set_postfix(loss=row["loss"], tok_s=row["tokens_per_s"], mfu=f"{100 * mfu:.1f}%",

@@ -216,14 +216,15 @@ def main(argv=None):
     add("--margin", type=float, default=0.1, help="least CER difference between a pair's tries")
     add("--all_pairs", action="store_true",
         help="every two tries of a sentence that differ by the margin make a pair (default: best and worst)")
-    add("--val_sentences", type=int, default=60, help="sentences whose pairs are held out to measure on")
+    add("--val_sentences", type=at_least_one, default=60,
+        help="sentences whose pairs are held out to measure on (at most a fifth of those judged)")
     add("--beta", type=float, default=0.1, help="DPO's beta: how far from the reference the model may go "
         "(0: no DPO; with --sft_weight, plain fine-tuning on the chosen tries)")
     add("--sft_weight", type=float, default=0.0, help="weight of the chosen tries' cross-entropy")
     add("--lr", type=float, default=1e-5, help="peak learning rate")
     add("--warmup", type=int, default=10, help="steps of linear learning-rate warm-up")
     add("--batch_size", type=at_least_one, default=16, help="pairs per step")
-    add("--max_steps", type=int, default=None, help="optimizer steps (default: 2 passes over the pairs)")
+    add("--max_steps", type=at_least_one, default=None, help="optimizer steps (default: 2 passes over the pairs)")
     add("--eval_every", type=at_least_one, default=20, help="steps between held-out measurements")
     add("--weight_decay", type=float, default=0.0, help="AdamW weight decay on matrices and embeddings")
     add("--device", default="auto", help="auto, cpu, cuda, ...")
@@ -270,9 +271,11 @@ def main(argv=None):
                              model.cfg.max_seq_len, model.cfg.speech_vocab_size)
 
     val_pairs, train_pairs = examples(records[:n_val]), examples(records[n_val:])
+    if n_val == 0:
+        raise SystemExit(f"error: {len(records)} sentences judged: five or more are needed, one in five held out")
     if not train_pairs or not val_pairs:
-        raise SystemExit(f"error: {len(train_pairs) + len(val_pairs)} pairs: speak more sentences "
-                         f"(--sentences) or lower --margin")
+        raise SystemExit(f"error: {len(train_pairs)} pairs to train on, {len(val_pairs)} held out: speak more "
+                         f"sentences (--sentences) or lower --margin")
     print(f"{len(records)} sentences judged: {len(train_pairs)} pairs to train on, {len(val_pairs)} held out")
 
     # Stage 3: DPO. Dropout stays off (eval mode) throughout: the reference's log-probabilities are taken

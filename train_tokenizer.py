@@ -85,8 +85,6 @@ args = parser.parse_args()
 device = pick_device(args.device)
 if args.decoder_only and not (args.init_from or args.resume):
     sys.exit("error: --decoder_only keeps a trained encoder and codebook: give --init_from (or --resume)")
-if args.codes and not args.decoder_only:
-    sys.exit("error: --codes gives the tokens of a frozen encoder: it needs --decoder_only")
 seed_everything(args.seed)
 try:
     corpus = read_corpus(args.data)
@@ -131,12 +129,19 @@ SHAPE_ARGS = ("codebook_size", "encoder_channels", "decoder_dim", "decoder_layer
               "decoder_only")
 checkpoint = load_checkpoint(args.out_dir / "last.pt") if args.resume else None
 if checkpoint is not None:
-    # A run's shape is fixed when it starts: take it from last.pt, not from today's flags or defaults.
+    # A run's shape is fixed when it starts: take it from last.pt, not from today's flags or defaults (a
+    # flag with no default, left out today, is filled in without a word). Its stored tokens go on too,
+    # unless --codes names others.
     for key in SHAPE_ARGS:
-        saved = checkpoint["args"].get(key)
-        if saved is not None and saved != getattr(args, key):
-            print(f"--{key} {saved} (as in {args.out_dir / 'last.pt'}, not {getattr(args, key)})")
+        saved, today = checkpoint["args"].get(key), getattr(args, key)
+        if saved is not None and saved != today:
+            if today is not None:
+                print(f"--{key} {saved} (as in {args.out_dir / 'last.pt'}, not {today})")
             setattr(args, key, saved)
+    if args.codes is None and checkpoint["args"].get("codes"):
+        args.codes = Path(checkpoint["args"]["codes"])
+if args.codes and not args.decoder_only:
+    sys.exit("error: --codes gives the tokens of a frozen encoder: it needs --decoder_only")
 
 config = CodecConfig(codebook_size=args.codebook_size, encoder_channels=args.encoder_channels,
                      decoder_dim=args.decoder_dim,

@@ -71,9 +71,11 @@ def codec_fits(codec, codec_path, info):
 
 
 def write_atomic(path, write):
-    """Call write(temp_path), then rename the temp file over `path`."""
+    """Call write(temp_path), then rename the temp file over `path` (see train_common.atomic_save)."""
     tmp = path.with_name(path.name + ".tmp" + path.suffix)
     write(tmp)
+    with open(tmp, "rb+") as f:  # on disk before the rename, so a power cut cannot leave an empty file
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -121,9 +123,10 @@ def write_codes(out_dir, codes, keep):
     if stored != keep:  # the files do not end where the kept codes do: write everything
         kept, stored = [], 0
     if len(kept) < len(old):
-        # Files the manifest points into are about to change. Remove it first, so that a crash before
-        # the new one is written leaves no manifest that describes other codes; the next run then
-        # assembles the folder again from the parts, which are still there.
+        # Files the manifest may point into are about to change. Remove it first, so that a crash before
+        # the new one is written leaves no manifest that describes other codes; the next run then starts
+        # afresh from the audio here (codes of utterances without audio here are gone with it: the demo's
+        # are in the repository, `git checkout dataset/demo/codes` brings them back).
         (out_dir / "manifest.csv").unlink(missing_ok=True)
     new = []
     for start in range(stored, len(codes), SHARD_CODES):

@@ -15,7 +15,6 @@ A LLaMA-style block (RMSNorm, rotary positions, grouped-query attention, SwiGLU)
 Letters in the shape comments: B batch, T time (tokens), C channels (d_model), nh query heads,
 nkv key/value heads, hs head size, V speech vocabulary (codebook entries + END).
 """
-import inspect
 import math
 from dataclasses import dataclass
 
@@ -334,9 +333,8 @@ class GPT(nn.Module):
         params = [param for param in self.parameters() if param.requires_grad]
         groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
                   {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-        # The fused kernel does the whole update in one launch on CUDA; older torch lacks the flag.
-        fused = device_type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters
-        return torch.optim.AdamW(groups, lr=lr, betas=betas, **({"fused": True} if fused else {}))
+        # The fused kernel does the whole update in one launch on CUDA.
+        return torch.optim.AdamW(groups, lr=lr, betas=betas, **({"fused": True} if device_type == "cuda" else {}))
 
     def estimate_flops_per_token(self, seq_len=None):
         """Training FLOPs per token (forward + backward) at seq_len (default max_seq_len), as in the

@@ -402,6 +402,14 @@ def test_decoder_only_training_keeps_the_tokens(tmp_path):
     after = Codec.load(tmp_path / "out_codes" / "codec.pt")
     assert after.tokens_sha256() == before.tokens_sha256()
     assert not torch.equal(after.decoder.head.weight, before.decoder.head.weight)
+    # A resume needs neither flag again: last.pt says the run is decoder-only, on these tokens.
+    resume = [c for c in with_codes[:with_codes.index("--decoder_only")]]
+    resume[resume.index("--max_steps") + 1] = "3"
+    result = subprocess.run(resume + ["--resume"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "at step 2" in result.stdout and "3 of 3 training utterances" in result.stdout
+    assert "--mpd_channels" not in result.stdout  # given the same as before: nothing to say
+    assert Codec.load(tmp_path / "out_codes" / "codec.pt").tokens_sha256() == before.tokens_sha256()
     # Tokens of another codec, or --codes without --decoder_only: one line each.
     info = json.loads((codes_dir / "info.json").read_text())
     (codes_dir / "info.json").write_text(json.dumps(dict(info, tokens_sha256="0" * 64)))

@@ -164,13 +164,28 @@ def test_codec_command_end_to_end(tmp_path):
         assert overall["cer_resynthesis"] == character_error_rate(judged["text"], judged["heard_resynthesis"])
         assert [u.get("heard_original") is not None for u in report["utterances"]] == [False, True]
 
+    # --limit keeps the folder's first readable files; --speakers has no voices to pick there
+    limited = run_eval("codec", "--wav_dir", wav_dir, "--out_dir", tmp_path / "one", "--codec",
+                       tmp_path / "codec.pt", "--limit", "1")
+    assert limited.returncode == 0, limited.stderr
+    report = json.loads((tmp_path / "one" / "report.json").read_text())
+    assert [u["id"] for u in report["utterances"]] == ["hummed"]
+    voices = run_eval("codec", "--wav_dir", wav_dir, "--out_dir", tmp_path / "voices", "--codec",
+                      tmp_path / "codec.pt", "--speakers", "kal")
+    assert voices.returncode != 0 and voices.stderr.startswith("error:") and "--speakers" in voices.stderr
+
 
 def test_codec_command_fails_in_one_line(tmp_path):
     (tmp_path / "wavs").mkdir()
     Codec(TINY).save(tmp_path / "codec.pt")
-    for codec, wav_dir in (("missing.pt", "wavs"), ("codec.pt", "missing"), ("codec.pt", "wavs")):
-        result = run_eval("codec", "--wav_dir", tmp_path / wav_dir, "--out_dir", tmp_path / "out",
-                          "--codec", tmp_path / codec)  # no codec, no folder, no audio in the folder
+    (tmp_path / "audio").mkdir()
+    sf.write(tmp_path / "audio" / "a.wav", np.zeros(1600), 16000)
+    (tmp_path / "a_file").write_text("")
+    # no codec, no folder, no audio in the folder, an --out_dir that is a file
+    for codec, wav_dir, out in (("missing.pt", "wavs", "out"), ("codec.pt", "missing", "out"),
+                                ("codec.pt", "wavs", "out"), ("codec.pt", "audio", "a_file")):
+        result = run_eval("codec", "--wav_dir", tmp_path / wav_dir, "--out_dir", tmp_path / out,
+                          "--codec", tmp_path / codec)
         assert result.returncode != 0
         assert result.stderr.startswith("error:") and len(result.stderr.strip().splitlines()) == 1
 

@@ -334,6 +334,9 @@ def test_cli_says_when_the_length_bound_stopped_a_part(checkpoint, tmp_path, mon
     (["--top_k", "0"], "top_k"),
     (["--top_p", "0"], "top_p"),
     (["--cfg_scale", "-0.5"], "cfg_scale"),
+    (["--cfg_scale", "inf"], "cfg_scale"),
+    (["--temperature", "nan"], "temperature"),
+    (["--seed", str(2 ** 64)], "seed"),
     (["--best_of", "0"], "best_of"),
     (["--best_of", "2", "--stream"], "cannot stream"),
     (["--best_of", "2", "--temperature", "0"], "greedy"),
@@ -534,10 +537,19 @@ def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
     for extra in (["--sentences", str(tmp_path / "none.txt")],  # no such file
                   ["--sentences", str(sentences), "--ref_dir", str(refs)],  # a corrupt reference
                   ["--sentences", str(sentences), "--ref_dir", str(tmp_path / "nowhere")],
-                  ["--sentences", str(sentences), "--speaker", "kal", "--prompt_wav", str(refs / "001.wav")]):
+                  ["--sentences", str(sentences), "--speaker", "kal", "--prompt_wav", str(refs / "001.wav")],
+                  ["--sentences", str(sentences), "--limit", "0"],
+                  ["--sentences", str(sentences), "--asr", "--asr_workers", "0"],
+                  ["--speaker", "bob"],  # the demo's test sentences, in a voice the model lacks
+                  ["--sentences", str(sentences), "--temperature", "nan"]):
         bad = subprocess.run([sys.executable, "eval.py", "tts", "--out_dir", str(tmp_path / "bad"),
                               "--checkpoint", str(checkpoint), *extra],
                              capture_output=True, text=True, cwd=infer.ROOT)
         assert bad.returncode != 0 and bad.stderr.startswith("error:"), (extra, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
     assert not (tmp_path / "bad").exists()
+    (tmp_path / "a_file").write_text("")
+    bad = subprocess.run([sys.executable, "eval.py", "tts", "--out_dir", str(tmp_path / "a_file"), "--sentences",
+                          str(sentences), "--checkpoint", str(checkpoint)], capture_output=True, text=True,
+                         cwd=infer.ROOT)
+    assert bad.returncode != 0 and bad.stderr.startswith("error: --out_dir"), bad.stderr

@@ -37,6 +37,10 @@ def test_ordinals_and_years():
     ("Open at 9 a.m. on Sundays, closed at 5 p.m. Then we rest.",
      "open at nine a m on sundays, closed at five p m. then we rest."),
     ("We left at 6 p.m.", "we left at six p m."),
+    ("Meet at 3:05 p.m. on Monday, or 4:10 p.m. Then rest.",
+     "meet at three oh five p m on monday, or four ten p m. then rest."),
+    ("The 1,000th visitor won $1.5 billion, not $5 million.",
+     "the one thousandth visitor won one point five billion dollars, not five million dollars."),
     # An abbreviation keeps the full stop that also ends its sentence; a title before a name does not end one.
     ("He lives on Main St. We sell pears, etc. Then we rest.",
      "he lives on main street. we sell pears, et cetera. then we rest."),

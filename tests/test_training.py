@@ -258,6 +258,11 @@ def test_cosine_schedule():
     assert cosine_lr(9, 100, 10, 1.0) == pytest.approx(1.0)
     assert cosine_lr(55, 100, 10, 1.0) == pytest.approx(0.55)  # halfway down from 1 to 0.1
     assert cosine_lr(100, 100, 10, 1.0) == pytest.approx(0.1)
+    # A run shorter than twice its warm-up warms up over its first half, then reaches the peak and decays.
+    short = [cosine_lr(s, 6, 200, 1.0) for s in range(7)]
+    assert short[:4] == pytest.approx([1 / 3, 2 / 3, 1.0, 1.0]) and 1.0 > short[4] > short[5] > short[6]
+    assert short[6] == pytest.approx(0.1)
+    assert cosine_lr(0, 1, 200, 1.0) == pytest.approx(1.0)
 
 
 # 2. LoRA
@@ -351,14 +356,19 @@ def test_pretrain_writes_checkpoints_log_and_samples_and_resumes(pretrained):
     assert all(v.dtype == torch.float16 for v in model["state_dict"].values())
     GPT(GPTConfig(**model["config"])).load_state_dict(model["state_dict"])
 
+    # Resumed with other flags: today's weight decay holds, and a changed batch shape is named.
     result = run_script("train_pretrain.py", "--data", codes, "--out_dir", out, "--max_steps", 4, "--resume",
-                        *TINY_GPT, *FAST)
+                        *TINY_GPT, *FAST, "--grad_accum", 2, "--weight_decay", 0.3)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resumed at step 2" in result.stdout
-    assert torch.load(out / "last.pt", weights_only=True)["step"] == 4  # resume state: plain data too
+    assert "note: --grad_accum 2, the interrupted run's 1" in result.stdout
+    last = torch.load(out / "last.pt", weights_only=True)  # resume state: plain data too
+    assert last["step"] == 4 and [g["weight_decay"] for g in last["optimizer"]["param_groups"]] == [0.3, 0.0]
     log = (out / "log.csv").read_text().splitlines()
     assert log[0].startswith("step,lr,loss,val_loss")
     assert [line.split(",")[0] for line in log[1:]] == ["1", "2", "3", "4"]
+    seconds = [float(line.split(",")[-1]) for line in log[1:]]
+    assert seconds == sorted(seconds)  # the resumed run's time goes on from the interrupted one's
 
 
 def test_a_resumed_run_goes_on_exactly_as_an_uninterrupted_one(pretrained, tmp_path, monkeypatch):

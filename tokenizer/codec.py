@@ -22,6 +22,7 @@ K codebook size, M = B * N latent vectors.
 import ctypes
 import hashlib
 import math
+import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -473,7 +474,10 @@ class Codec(nn.Module):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        torch.save({"config": asdict(self.config), "state_dict": state}, tmp)
+        with open(tmp, "wb") as f:  # fsync: the data on disk before the rename that publishes it
+            torch.save({"config": asdict(self.config), "state_dict": state}, f)
+            f.flush()
+            os.fsync(f.fileno())
         tmp.replace(path)
 
     @classmethod

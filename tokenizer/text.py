@@ -34,8 +34,8 @@ TITLES = {"mr", "mrs", "ms", "dr", "prof", "st", "mt"}  # come before a name: "D
 SYMBOLS = {"&": " and ", "+": " plus ", "@": " at ", "=": " equals ", "#": " number ", "%": " percent ",
            "/": " slash ", "*": " ", "_": " ", "~": " ", "|": " ", "<": " ", ">": " ", "^": " ",
            "\\": " ", "`": "'", "(": ", ", ")": ", ", "[": ", ", "]": ", ", "{": ", ", "}": ", ", '"': " "}
-TYPOGRAPHY = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": ", ", "\u2014": ", ",
-              "\u2026": "...", "\u00a0": " "}
+# (NFKC, applied first, has already made "\u2026" three dots and a no-break space a space.)
+TYPOGRAPHY = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": ", ", "\u2014": ", "}
 
 
 def number_to_words(n):
@@ -88,9 +88,19 @@ def _integer(text):
     return number_to_words(int(digits))
 
 
+CURRENCIES = {"$": ("dollar", "cent"), "£": ("pound", "penny"), "€": ("euro", "cent")}
+
+
+def _money_scaled(match):
+    """'$1.5 billion' -> 'one point five billion dollars': the decimals belong to the scale, not cents."""
+    symbol, whole, decimals, scale = match.groups()
+    point = f" point {digits_to_words(decimals)}" if decimals else ""
+    return f" {_integer(whole)}{point} {scale.lower()} {CURRENCIES[symbol][0]}s "
+
+
 def _money(match):
     symbol, whole, cents = match.group(1), match.group(2), match.group(3)
-    unit, small = {"$": ("dollar", "cent"), "£": ("pound", "penny"), "€": ("euro", "cent")}[symbol]
+    unit, small = CURRENCIES[symbol]
     amount = int(whole.replace(",", ""))
     words = f"{_integer(whole)} {unit}{'' if amount == 1 else 's'}"
     if cents and int(cents):
@@ -177,12 +187,16 @@ def normalize(text):
     # Abbreviations: only with their period and not before a letter, so the word "no" or "st" inside a
     # sentence, and "e.g." or "U.S.", are left alone.
     text = re.sub(r"(?<![A-Za-z])([A-Za-z]+)\.(?![A-Za-z])(?=(\s+[A-Za-z]|\s*$)?)", _abbreviation, text)
+    text = re.sub(r"([$£€])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s(thousand|million|billion|trillion)\b",
+                  _money_scaled, text, flags=re.IGNORECASE)
     text = re.sub(r"([$£€])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?", _money, text)
     text = re.sub(r"((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s?%", lambda m: f" {m.group(1)} percent ", text)
-    text = re.sub(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)(?:\s?([ap]\.?m)\b)?", _time, text, flags=re.IGNORECASE)
-    text = re.sub(r"(?<![A-Za-z])([ap])\.m\.(?=(\s+[A-Z]|\s*$)?)", _am_pm, text, flags=re.IGNORECASE)  # "9 a.m."
-    text = re.sub(r"(?<!\d)(\d+)(st|nd|rd|th)\b", lambda m: f" {ordinal_to_words(int(m.group(1)))} ", text,
+    # "7:30 pm" here; "3:05 p.m." leaves its "p.m." to the next rule, which knows when its dot ends a sentence.
+    text = re.sub(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)(?:\s?([ap]m\b|[ap]\.m\b(?!\.)))?", _time, text,
                   flags=re.IGNORECASE)
+    text = re.sub(r"(?<![A-Za-z])([ap])\.m\.(?=(\s+[A-Z]|\s*$)?)", _am_pm, text, flags=re.IGNORECASE)  # "9 a.m."
+    text = re.sub(r"(?<![\d,])(\d{1,3}(?:,\d{3})+|\d+)(st|nd|rd|th)\b",  # "1,000th" too
+                  lambda m: f" {ordinal_to_words(int(m.group(1).replace(',', '')))} ", text, flags=re.IGNORECASE)
     # Digits in three or more groups joined by dots (12.5.2024, 1.2.3, 192.168.0.1) are no decimal
     # number, and their dots no sentence end: each group is read, joined by "dot".
     text = re.sub(r"(?<![\d.])\d+(?:\.\d+){2,}(?![\d])",
