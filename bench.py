@@ -220,9 +220,9 @@ def main(argv=None):
     parser.add_argument("--compile", action="store_true", help="train: torch.compile the model")
     parser.add_argument("--peak_flops", type=float, default=None, help="train: the hardware's peak FLOP/s")
     args = parser.parse_args(argv)
-    if args.seconds <= 0 or args.seq_len < 64 or args.repeats < 1:
-        sys.exit("error: --seconds must be above 0, --seq_len at least 64 (60 text bytes and 4 markers), "
-                 "--repeats at least 1")
+    if args.seconds < 0.1 or args.seq_len < 64 or args.repeats < 1:
+        sys.exit("error: --seconds must be at least 0.1, --seq_len at least 64 (60 text bytes, 3 markers and "
+                 "a code), --repeats at least 1")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)

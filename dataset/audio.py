@@ -15,6 +15,7 @@ The tests compare these against independent implementations (scipy and librosa).
 Shapes: T is a number of samples, F a number of STFT frames, n_mels the number of mel bands.
 """
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -87,11 +88,16 @@ def save_audio(path, wav, sample_rate=SAMPLE_RATE):
     except (sf.SoundFileError, RuntimeError) as e:  # libsndfile's: no such folder, disk full, ...
         tmp.unlink(missing_ok=True)
         raise OSError(f"cannot write {path}: {e}") from None  # what callers catch for file trouble
+    with open(tmp, "rb") as f:  # on disk before the rename: after a power cut no empty file looks done
+        os.fsync(f.fileno())
     tmp.replace(path)
 
 
 # -----------------------------------------------------------------------------------------------------
 # Resampling
+
+
+MAX_PHASES = 1000  # beyond this many phases (or input samples per block) resample() goes tap by tap
 
 
 def _sinc_kernels(orig, new, zero_crossings, rolloff, beta):
@@ -118,6 +124,29 @@ def _sinc_kernels(orig, new, zero_crossings, rolloff, beta):
     return kernels[:, None, :].float(), width
 
 
+def _resample_by_taps(x, orig, new, n_out, zero_crossings, rolloff, beta, chunk=8192):
+    """resample() for rates whose reduced ratio has thousands of phases, where the strided conv's filters
+    ((new, 2 * width + orig) taps) would take gigabytes. Each output sample instead gathers only its own
+    2 * width + 1 inputs and weighs them by its phase's filter: the same windowed sinc, built only where it
+    is not zero. x: (N, T) -> (N, n_out)."""
+    cutoff = min(1.0, new / orig) * rolloff
+    width = math.ceil(zero_crossings / cutoff)
+    offsets = torch.arange(-width, width + 1, device=x.device)  # (K,) taps around the output's position
+    x = torch.nn.functional.pad(x, (width, width + orig + 1))  # zeros before and after, as the conv path
+    out = []
+    for start in range(0, n_out, chunk):
+        n = torch.arange(start, min(start + chunk, n_out), device=x.device)  # (C,) output samples
+        base = n * orig // new  # the input sample at or before output n's position n * orig / new
+        frac = (n * orig % new).double() / new  # (C,) how far past it, in input samples
+        t = frac[:, None] - offsets[None, :].double()  # (C, K) distance from the output to each tap
+        window = (torch.special.i0(beta * (1 - (t / width) ** 2).clamp(min=0).sqrt())
+                  / torch.special.i0(torch.tensor(beta, dtype=torch.float64)))  # Kaiser, as _sinc_kernels
+        kernel = (cutoff * torch.sinc(cutoff * t) * window * (t.abs() <= width)).float()  # (C, K)
+        taps = x[:, base[:, None] + offsets[None, :] + width]  # (N, C, K)
+        out.append((taps * kernel).sum(-1))  # (N, C)
+    return torch.cat(out, dim=1)
+
+
 def resample(wav, orig_rate, new_rate, zero_crossings=24, rolloff=0.945, beta=8.555):
     """
     Band-limited resampling of wav (..., T) from `orig_rate` to `new_rate` Hz (integers).
@@ -139,12 +168,14 @@ def resample(wav, orig_rate, new_rate, zero_crossings=24, rolloff=0.945, beta=8.
         raise ValueError(f"resample needs positive integer rates, got {orig_rate} -> {new_rate}")
     gcd = math.gcd(int(orig_rate), int(new_rate))
     orig, new = int(orig_rate) // gcd, int(new_rate) // gcd
-    kernels, width = _sinc_kernels(orig, new, zero_crossings, rolloff, beta)
-    kernels = kernels.to(wav.device)
-
     shape = wav.shape
     x = wav.reshape(-1, 1, shape[-1]).float()  # (N, 1, T)
     n_out = math.ceil(shape[-1] * new / orig)
+    if max(orig, new) > MAX_PHASES:  # rates with a small gcd (8,001 -> 16,000 Hz): see _resample_by_taps
+        y = _resample_by_taps(x[:, 0], orig, new, n_out, zero_crossings, rolloff, beta)
+        return y.reshape(*shape[:-1], n_out).to(wav.dtype)
+    kernels, width = _sinc_kernels(orig, new, zero_crossings, rolloff, beta)
+    kernels = kernels.to(wav.device)
     n_blocks = math.ceil(n_out / new)
     # Zero-pad: `width` samples of history before the first sample, and enough after the last so every
     # block of `orig` inputs has its full filter support.

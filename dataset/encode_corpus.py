@@ -209,6 +209,13 @@ def main():
             codes_done, rows, _ = load_codes(out_dir)
         except ValueError as e:
             sys.exit(f"error: {e}")
+        # An utterance whose text changed since it was encoded (an edited sentences.txt: make_demo.py
+        # speaks it anew) is encoded again, like a new one.
+        texts = {utterance_key(u): u.text for u in corpus.utterances}
+        changed = [row for row in rows if texts.get(utterance_key(row), row["text"]) != row["text"]]
+        if changed:
+            print(f"{len(changed)} utterances have another text than when they were encoded: encoding them again")
+            rows = [row for row in rows if row not in changed]
         here, stored_ids = {utterance_key(u) for u in corpus.utterances}, {utterance_key(row) for row in rows}
         absent = [row for row in rows if utterance_key(row) not in here]
         if here <= stored_ids and not (absent and args.drop_missing):  # every utterance here is encoded

@@ -126,8 +126,24 @@ def write_metadata(sentences, voices, path):
         rows[short] = [f"{utterance_id(short, i)}|{short}|{split_of(i)}|{s}" for i, s in enumerate(sentences)]
     lines = ["id|speaker|split|text"] + [line for voice_lines in rows.values() for line in voice_lines]
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+        f.flush()
+        os.fsync(f.fileno())  # on disk before the rename
     tmp.replace(path)
+
+
+def changed_texts(path, sentences, voices):
+    """Ids of `voices`' utterances whose text in the metadata.csv at `path` (what their audio says) differs
+    from their sentence now: a sentences.txt edited after the audio was made."""
+    if not path.is_file():
+        return set()
+    before = {}
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        id, _, _, text = line.split("|", 3)
+        before[id] = text
+    return {utterance_id(short, i) for short in voices for i, s in enumerate(sentences)
+            if before.get(utterance_id(short, i), s) != s}
 
 
 def encoded_ids(codes_dir):
@@ -199,6 +215,14 @@ def main():
     sentences = [s.strip() for s in args.sentences.read_text(encoding="utf-8").splitlines() if s.strip()]
     voices = parse_voices(args.voices)
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    changed = changed_texts(args.out_dir / "metadata.csv", sentences, voices)
+    for name in changed:  # spoken from another text: speak it again (encode_corpus.py then re-encodes it)
+        voice = name.rsplit("_", 1)[0]
+        for stale in (args.out_dir / "audio" / voice / f"{name}.ogg",
+                      args.out_dir / "audio_train" / voice / f"{name}.flac"):
+            stale.unlink(missing_ok=True)
+    if changed:
+        print(f"{len(changed)} utterances have a new text in {args.sentences}: they are spoken again")
     write_metadata(sentences, voices, args.out_dir / "metadata.csv")
     encoded = encoded_ids(args.out_dir / "codes") if args.skip_encoded else set()
 
@@ -209,7 +233,7 @@ def main():
             continue
         for short, festival_voice in voices.items():
             name = utterance_id(short, i)
-            if name in encoded and not is_committed(i):
+            if name in encoded and not is_committed(i) and name not in changed:
                 continue
             out_path = (args.out_dir / "audio" / short / f"{name}.ogg" if is_committed(i)
                         else args.out_dir / "audio_train" / short / f"{name}.flac")

@@ -84,12 +84,14 @@ def _add(corpus, audio_path, text, speaker, id="", split="train"):
 
 
 def _read_text(path, corpus):
-    """A transcript's text, or None (recorded as skipped) if it is not UTF-8."""
+    """A transcript's text, or None (recorded as skipped) if it is not UTF-8 or cannot be read."""
     try:
         return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError:
         corpus.skipped.append(f"{path}: transcript is not UTF-8")
-        return None
+    except OSError as e:  # a dangling link, no permission, a folder named x.txt
+        corpus.skipped.append(f"{path}: cannot read the transcript ({e.strerror or type(e).__name__})")
+    return None
 
 
 def _check_dir(root):
@@ -199,13 +201,16 @@ def read_folder(root):
     root = _check_dir(root)
     corpus = Corpus(f"folder ({root})")
     for txt in sorted(root.rglob("*.txt")):
-        siblings = [p for p in txt.parent.glob(glob.escape(txt.stem) + ".*") if p.suffix.lower() != ".txt"]
-        audio = next((p for p in siblings if p.suffix.lower() in AUDIO_EXTENSIONS), None)
-        if audio is None:
-            others = siblings
-            reason = f"unsupported extension {others[0].suffix!r}" if others else "transcript without audio"
+        # x.wav, x.flac or x.ogg: the same name with another extension (not x.take2.wav)
+        siblings = sorted(p for p in txt.parent.glob(glob.escape(txt.stem) + ".*")
+                          if p.stem == txt.stem and p.suffix.lower() != ".txt")
+        audio = [p for p in siblings if p.suffix.lower() in AUDIO_EXTENSIONS]
+        if len(audio) != 1:
+            reason = (f"more than one audio file: {', '.join(p.name for p in audio)}" if audio else
+                      f"unsupported extension {siblings[0].suffix!r}" if siblings else "transcript without audio")
             corpus.skipped.append(f"{txt}: {reason}")
             continue
+        audio = audio[0]
         text = _read_text(txt, corpus)
         if text is not None:
             _add(corpus, audio, text, txt.parent.name)

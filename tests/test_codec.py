@@ -52,6 +52,8 @@ def test_encoder_makes_one_token_per_hop_and_decoder_one_hop_per_token(codec):
     empty = codec.encode(torch.zeros(2, 0))  # no samples: no codes, and back to no samples
     assert empty.shape == (2, 0) and codec.encode(torch.zeros(0)).shape == (0,)
     assert codec.decode(empty).shape == (2, 0) and codec.decode(empty[0]).shape == (0,)
+    # no clips at all: a batch of none, of the length the samples or codes would have had
+    assert codec.encode(torch.zeros(0, 700)).shape == (0, 3) and codec.decode(torch.zeros(0, 3)).shape == (0, 960)
 
 
 def test_encoder_reach_bounds_its_receptive_field(codec):
@@ -84,6 +86,12 @@ def test_long_audio_in_chunks_equals_one_pass(codec):
     whole = codec.encode(wav, chunk_seconds=1000)
     chunked = codec.encode(wav, chunk_seconds=0.4)  # 20-token chunks, context larger than the receptive field
     assert torch.equal(whole, chunked)
+    assert torch.equal(codec.encode(wav, chunk_seconds=0.001), whole)  # chunks of at least one token
+    for chunk_seconds in (0, -1):
+        with pytest.raises(ValueError, match="chunk_seconds must be positive"):
+            codec.encode(wav, chunk_seconds=chunk_seconds)
+        with pytest.raises(ValueError, match="chunk_seconds must be positive"):
+            codec.decode(whole, chunk_seconds=chunk_seconds)
     torch.testing.assert_close(codec.decode(whole, chunk_seconds=0.4), codec.decode(whole, chunk_seconds=1000),
                                atol=1e-5, rtol=1e-4)
 

@@ -159,6 +159,15 @@ def test_make_demo_skip_encoded_leaves_out_train_utterances_that_have_codes(tmp_
     skipping = subprocess.run(command + ["--skip_encoded"], capture_output=True, text=True, env=env)
     assert "3 utterances to synthesize" in every.stdout
     assert "1 utterances to synthesize" in skipping.stdout
+    # An edited sentences.txt: a committed (test) sentence and an encoded train sentence say something
+    # else now, so their audio is stale: removed, and both are to be spoken again, encoded or not.
+    edited = SENTENCES[:n_committed + 3]
+    edited[0], edited[n_committed] = "A new first sentence.", "A new train sentence."
+    (tmp_path / "s.txt").write_text("\n".join(edited) + "\n", encoding="utf-8")
+    again = subprocess.run(command + ["--skip_encoded"], capture_output=True, text=True, env=env)
+    assert "2 utterances have a new text" in again.stdout and "3 utterances to synthesize" in again.stdout
+    assert not (out / "audio" / "kal" / f"{make_demo.utterance_id('kal', 0)}.ogg").exists()
+    assert (out / "audio" / "kal" / f"{make_demo.utterance_id('kal', 1)}.ogg").exists()
 
 
 @needs_festival

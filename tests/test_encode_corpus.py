@@ -129,6 +129,17 @@ def test_encode_corpus_stores_the_codec_tokens_and_resumes(tmp_path):
     assert np.array_equal(recoded[47:], new_encoder.encode(load_audio(corpus / "u3.wav")).numpy())
     assert shard_names(out) == ["codes-000.npy"]
 
+    # A changed transcript (an edited sentences.txt, spoken anew): that utterance is encoded again.
+    np.save(out / "codes-000.npy", np.concatenate([np.full(10, 4, dtype=np.uint16), recoded[10:]]))
+    (corpus / "u0.txt").write_text("Another sentence.")
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    assert "1 utterances have another text" in result.stdout
+    codes, rows, _ = load_codes(out)
+    assert [(r["id"], r["text"]) for r in rows] == [("u1", "Sentence 1."), ("u2", "Sentence 2."),
+                                                   ("u3", "Sentence 3."), ("u0", "Another sentence.")]
+    assert np.array_equal(codes[:len(recoded) - 10], recoded[10:])  # the others kept
+    assert np.array_equal(codes[-10:], new_encoder.encode(load_audio(corpus / "u0.wav")).numpy())
+
 
 def shard_names(folder):
     return sorted(path.name for path in folder.glob("codes-*"))

@@ -237,6 +237,26 @@ def test_read_folder_header_only_wav_is_skipped(tmp_path):
     assert len(corpus.skipped) == 1 and "none.wav" in corpus.skipped[0]
 
 
+def test_read_folder_pairs_exact_names_and_names_what_it_cannot_pair(tmp_path):
+    write_tone(tmp_path / "s" / "a.take2.wav", 0.2, 16000)  # no a.txt's audio: a.txt has none
+    (tmp_path / "s" / "a.txt").write_text("Take one.", encoding="utf-8")
+    write_tone(tmp_path / "s" / "b.wav", 0.2, 16000)
+    write_tone(tmp_path / "s" / "b.flac", 0.2, 16000)  # two recordings of one transcript: which?
+    (tmp_path / "s" / "b.txt").write_text("Which one?", encoding="utf-8")
+    write_tone(tmp_path / "s" / "c.wav", 0.2, 16000)
+    (tmp_path / "s" / "c.txt").symlink_to(tmp_path / "nowhere.txt")  # a transcript that cannot be read
+    write_tone(tmp_path / "s" / "ok.wav", 0.2, 16000)
+    (tmp_path / "s" / "ok.txt").write_text("Fine.", encoding="utf-8")
+    corpus = read_folder(tmp_path)
+    assert [u.id for u in corpus] == ["ok"]
+    reasons = "\n".join(corpus.skipped)
+    assert len(corpus.skipped) == 5, reasons
+    for reason in ("a.take2.wav: audio without transcript", "a.txt: transcript without audio",
+                   "b.txt: more than one audio file: b.flac, b.wav", "c.txt: cannot read the transcript",
+                   "c.wav: audio without transcript"):
+        assert reason in reasons, (reason, reasons)
+
+
 def test_read_folder_odd_formats_are_read(tmp_path):
     # stereo, 8-bit unsigned, 24-bit and rates from 8 to 48 kHz are all usable (load_audio converts them)
     specs = {"stereo48": (48000, 2, "PCM_16", ".wav", 0.5),
