@@ -1586,11 +1586,17 @@ def describe(stats):
 
 
 def write_atomic(path, lines):
-    """Write lines to path through a temporary file in the same folder, so readers never see half a file."""
+    """Write lines to path through a temporary file in the same folder, so readers never see half a file
+    (flushed to disk before the rename; readable by all, as a file open() makes, not only by its owner)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="\n", dir=path.parent,
                                      prefix=path.name + ".", suffix=".tmp", delete=False) as f:
         f.write("\n".join(lines) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(f.name, 0o666 & ~umask)
     os.replace(f.name, path)
 
 
@@ -1622,7 +1628,10 @@ def main():
             sys.exit(f"error: --n {args.n} would change lines already in {args.out}, whose audio and codes "
                      f"would then no longer match their text: use a multiple of {BATCH}, or another --out")
     if not args.check:
-        write_atomic(args.out, sentences)
+        try:
+            write_atomic(args.out, sentences)
+        except OSError as e:  # --out under a file, a read-only folder
+            sys.exit(f"error: cannot write {args.out}: {e.strerror or e}")
         print(f"wrote {args.out}")
 
 

@@ -16,7 +16,8 @@ demo corpus an hour of it did not measurably help the shipped TTS and made resyn
 (EXPERIMENTS.md, "A decoder for the codes the GPT says"); the script stays for that experiment and the next.
 
 Each position is sampled as infer.py samples (temperature, top-k, top-p, classifier-free guidance with the
-model's default scale), END excepted: the codes must keep their utterance's length. --clean_fraction of
+model's default scale), END excepted: the codes must keep their utterance's length; and without
+repetition-aware sampling, which watches the codes sampled before, here replaced by the true ones. --clean_fraction of
 the utterances keep their true codes, so the decoder still hears the encoder's codes too. Writes
 manifest.csv, codes-000.npy (uint16) and info.json (the source's, plus how these codes were made) into
 --out_dir, as dataset/encode_corpus.py does; running it again rewrites them from the same seed.
@@ -40,11 +41,6 @@ from model.sampling import sample_next
 from model.sequence import SPEECH_START, collate
 
 DEFAULT_GPT = ROOT / "checkpoints" / "gpt.pt"
-
-
-def codes_maker(info):
-    """What identifies the codec of an encoded corpus's info.json (its token-making weights' hash)."""
-    return info.get("tokens_sha256") or info.get("codec_sha256")
 
 
 def first_per_speaker(rows, n):
@@ -91,17 +87,24 @@ def main():
     parser.add_argument("--cfg_scale", type=float, default=None, help="default: the model's (infer.py's)")
     parser.add_argument("--clean_fraction", type=float, default=0.0,
                         help="share of the utterances that keep their true codes")
-    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--batch_size", type=int, default=16, help="utterances per forward pass")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     if not 0 <= args.clean_fraction <= 1:
         sys.exit("error: --clean_fraction is a share, from 0 to 1")
+    if args.batch_size < 1:
+        sys.exit("error: --batch_size must be at least 1")
     if args.out_dir.resolve() == args.codes.resolve():
         sys.exit("error: --out_dir must not be the --codes folder: the true codes would be overwritten")
 
-    from infer import GUIDED_CFG_SCALE
-    from train_common import load_gpt
+    from infer import GUIDED_CFG_SCALE, TTSError, check_sampling
+    from train_common import check_same_codec, load_gpt
+
+    try:
+        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale, seed=args.seed)
+    except TTSError as e:
+        sys.exit(f"error: {e}")
 
     model, saved = load_gpt(args.checkpoint)
     model.eval().to(args.device)
@@ -109,8 +112,7 @@ def main():
         codes, rows, info = load_codes(args.codes)
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f"error: {e}")
-    if codes_maker(info) != codes_maker(saved["codes_info"]):
-        sys.exit(f"error: {args.checkpoint} was trained on the codes of another codec than {args.codes}")
+    check_same_codec(saved["codes_info"], info, args.checkpoint)
     rows = [r for r in rows if r["split"] == args.split and r["speaker"] in saved["speaker_map"]]
     if args.data is not None:
         try:
@@ -148,6 +150,9 @@ def main():
                 out_codes.append(np.array(spoken, np.uint16))
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    # The manifest goes first and comes back last: an interrupted rewrite leaves no manifest describing
+    # other codes (load_codes then says to run this again).
+    (args.out_dir / "manifest.csv").unlink(missing_ok=True)
     lines, offset = [MANIFEST_HEADER], 0
     for row, c in zip(data.rows, out_codes):
         lines.append(f"{row['id']}|{row['speaker']}|{row['split']}|{offset}|{len(c)}|{row['text']}")

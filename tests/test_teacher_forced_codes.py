@@ -81,11 +81,16 @@ def test_bad_arguments_stop_with_one_line(corpus, tmp_path, monkeypatch):
         run(monkeypatch, checkpoint, codes_folder, codes_folder)
     with pytest.raises(SystemExit, match="a share, from 0 to 1"):
         run(monkeypatch, checkpoint, codes_folder, tmp_path / "x", "--clean_fraction", "2")
+    with pytest.raises(SystemExit, match="top_k 0"):
+        run(monkeypatch, checkpoint, codes_folder, tmp_path / "x", "--top_k", "0")
+    with pytest.raises(SystemExit, match="--batch_size must be at least 1"):
+        run(monkeypatch, checkpoint, codes_folder, tmp_path / "x", "--batch_size", "0")
     with pytest.raises(SystemExit, match="no test utterance"):
         run(monkeypatch, checkpoint, codes_folder, tmp_path / "y", "--split", "test")
     other = make_codes_folder(tmp_path / "other", n_utterances=4)
     info = json.loads((other / "info.json").read_text())
-    (other / "info.json").write_text(json.dumps(dict(info, tokens_sha256="of another codec")))
+    (other / "info.json").write_text(json.dumps(dict(info, tokens_sha256="of another codec",
+                                                     codec_sha256="of another file")))
     with pytest.raises(SystemExit, match="codes of another codec"):
         run(monkeypatch, checkpoint, other, tmp_path / "z")
     assert not (tmp_path / "z").exists()  # nothing written
