@@ -390,7 +390,12 @@ def test_save_audio_overwrites_clamps_and_takes_rate(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.wav"]
     data, rate = sf.read(path, dtype="float32")
     assert rate == 24000 and len(data) == 50
-    assert np.all(data > 0.99) and np.all(data <= 1.0)  # clamped to full scale, not wrapped
+    assert np.all(data > 0.99) and np.all(data <= 1.0)  # full scale, not wrapped
+    # libsndfile clips PCM by itself; Vorbis it does not: only the clamp keeps a too-loud .ogg in range
+    # (an unclamped sine of amplitude 2 decodes at 2.03, a clamped one at 1.02)
+    loud = 2.0 * torch.sin(2 * math.pi * 440 * torch.arange(16000) / 16000)
+    save_audio(tmp_path / "x.ogg", loud)
+    assert np.abs(sf.read(tmp_path / "x.ogg", dtype="float32")[0]).max() < 1.1
 
 
 def test_save_audio_that_fails_leaves_nothing_and_says_so(tmp_path, monkeypatch):

@@ -278,8 +278,8 @@ def test_load_of_something_else_is_one_line(codec, tmp_path):
 
 
 def test_tiny_codec_learns_to_reconstruct():
-    # A few dozen steps on one clip must lower the mel loss clearly: the whole path (encoder, straight-
-    # through quantizer, decoder, iSTFT, mel loss) carries gradient.
+    # A few dozen steps on one clip must lower the mel loss by a third (measured 0.57 to 0.61 of the
+    # start over seeds 0 to 5 and 1 to 8 threads), training the encoder as well as the decoder.
     from tokenizer.discriminators import MultiScaleMelLoss
     torch.manual_seed(0)
     t = torch.arange(16000) / 16000
@@ -287,6 +287,7 @@ def test_tiny_codec_learns_to_reconstruct():
     codec = Codec(TINY).train()
     loss_fn = MultiScaleMelLoss()
     optimizer = torch.optim.AdamW(codec.parameters(), lr=3e-3)
+    encoder_before = [p.detach().clone() for p in codec.encoder.parameters()]
     losses = []
     for _ in range(40):
         recon, _, commitment, _ = codec(wav)
@@ -295,7 +296,8 @@ def test_tiny_codec_learns_to_reconstruct():
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:3])
+    assert np.mean(losses[-5:]) < 0.67 * np.mean(losses[:3])
+    assert all(not torch.equal(a, b) for a, b in zip(encoder_before, codec.encoder.parameters()))
 
 
 def noise_corpus(folder, n_utterances, n_samples, seed):

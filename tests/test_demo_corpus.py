@@ -215,7 +215,7 @@ def test_make_demo_lines_errors_are_one_line(tmp_path):
     script = [sys.executable, str(ROOT / "dataset" / "make_demo.py"), "--lines"]
     for arguments, message in [([str(tmp_path / "missing.txt"), "--out_dir", str(tmp_path)], "cannot read"),
                                ([str(ROOT / "dataset" / "demo" / "sentences.txt")], "an --out_dir of its own")]:
-        result = subprocess.run(script + arguments, capture_output=True, text=True)
+        result = subprocess.run(script + arguments, capture_output=True, text=True, timeout=120)  # or hours
         assert result.returncode != 0 and result.stderr.count("\n") == 1 and message in result.stderr
 
 

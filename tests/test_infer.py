@@ -10,6 +10,7 @@ import torch
 import infer
 from dataset.audio import load_audio
 from dataset.encode_corpus import file_sha256
+from dataset.readers import DEMO_DIR
 from eval import character_error_rate
 from infer import TTS, StreamDecoder, TTSError, split_text
 from model.gpt import GPT, GPTConfig
@@ -181,13 +182,14 @@ def test_stream_decoder_equals_decoding_at_once_with_full_context():
 
 def test_stream_decoder_with_short_lookahead_on_real_speech():
     codec = Codec.load()
-    codes = codec.encode(load_audio("dataset/demo/audio/slt/slt_0001.ogg"))
+    codes = codec.encode(load_audio(DEMO_DIR / "audio" / "slt" / "slt_0001.ogg"))
     full = codec.decode(codes)
     decoder = StreamDecoder(codec)  # the defaults infer.py streams with
     streamed = torch.cat([decoder.push(c) for c in codes.tolist()] + [decoder.flush()])
     assert len(streamed) == len(full)
     snr = 10 * torch.log10(full.pow(2).sum() / (streamed - full).pow(2).sum())
-    assert snr > 45  # 52 dB with the shipped codec (36 dB with 8 codes of lookahead; 41 to 58 over 7 clips)
+    # 52 dB with the shipped codec; 41 to 58 over seven clips; 27 to 39 with too short a lookahead (8 codes)
+    assert snr > 40
 
 
 def test_streaming_speaks_what_the_whole_call_speaks(tts):
@@ -413,11 +415,19 @@ def test_prompt_errors(checkpoint, tmp_path):
         assert "\n" not in message and not out.exists()
 
 
-def test_stereo_48k_prompt_clones(checkpoint, tmp_path):
+def test_stereo_48k_prompt_clones(checkpoint, tmp_path, monkeypatch):
     t = np.arange(3 * 48000) / 48000
     stereo = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.2 * np.sin(2 * np.pi * 330 * t)], axis=1)
     prompt = write(tmp_path / "stereo.wav", stereo.astype(np.float32), 48000)
     out = tmp_path / "clone.wav"
+    prefixes = []
+    original = GPT.generate_stream
+
+    def recording(self, prefix, *args, **kwargs):
+        prefixes.append(prefix[0].tolist())
+        yield from original(self, prefix, *args, **kwargs)
+
+    monkeypatch.setattr(GPT, "generate_stream", recording)
     assert run(["--text", "Say this.", "--out", str(out), "--prompt_wav", str(prompt),
                 "--prompt_text", "what the prompt says"], checkpoint) is None
     assert sf.info(str(out)).samplerate == 16000
@@ -430,6 +440,9 @@ def test_stereo_48k_prompt_clones(checkpoint, tmp_path):
     tts = TTS.load(checkpoint)
     _, codes = tts.prompt(prompt, "what the prompt says")
     assert codes == tts.codec.encode(torch.from_numpy(loaded)).tolist() and len(codes) == 3 * 50
+    # The model spoke after the prompt, written out by hand: START, the prompt's transcript (given its full
+    # stop), the text, SPEECH_START, the prompt's codes; no speaker token.
+    assert prefixes == [[256, *b"what the prompt says.", *b"say this.", 257, *(TEXT_VOCAB_SIZE + c for c in codes)]]
 
 
 def test_wrong_codec_or_missing_model_is_one_line(checkpoint, tmp_path):

@@ -28,8 +28,9 @@ def test_notebook_was_saved_from_a_clean_run(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs(path, monkeypatch):
+def test_notebook_runs(path, monkeypatch, tmp_path):
     monkeypatch.setenv("QUICK", "1")
+    monkeypatch.setenv("NOTEBOOK_OUT", str(tmp_path))  # what a notebook trains goes here, not into out/
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",

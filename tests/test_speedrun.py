@@ -39,7 +39,8 @@ def test_smoke_speedrun_runs_every_stage_and_resumes(tmp_path):
         assert second[stage] == summary["minutes"][stage] > 0
     assert second["encoding"] > summary["minutes"]["encoding"]
     # One preset per folder: another would resume this one's checkpoints
-    other = subprocess.run(command[:3] + ["cpu"] + command[4:], cwd=ROOT, capture_output=True, text=True)
+    other = subprocess.run(command[:3] + ["cpu"] + command[4:], cwd=ROOT, capture_output=True, text=True,
+                           timeout=120)  # a refusal is quick; a run that went on would take hours
     assert other.returncode != 0 and "holds a speedrun of preset 'smoke'" in other.stderr
 
 
