@@ -26,9 +26,10 @@ class LoRALinear(nn.Module):
         super().__init__()
         self.base = base.requires_grad_(False)
         # A is initialised like an nn.Linear weight (kaiming uniform), B with zeros: the LoRA paper's choice.
-        self.lora_a = nn.Parameter(torch.empty(rank, base.in_features))
+        like = dict(device=base.weight.device, dtype=base.weight.dtype)  # beside the weight they update
+        self.lora_a = nn.Parameter(torch.empty(rank, base.in_features, **like))
         nn.init.kaiming_uniform_(self.lora_a, a=math.sqrt(5))
-        self.lora_b = nn.Parameter(torch.zeros(base.out_features, rank))
+        self.lora_b = nn.Parameter(torch.zeros(base.out_features, rank, **like))
         self.scale = alpha / rank
 
     def forward(self, x):  # (..., in) -> (..., out)
@@ -42,6 +43,9 @@ class LoRALinear(nn.Module):
 def add_lora(model, rank, alpha):
     """Freeze every parameter of a GPT, then wrap each linear layer of attention and MLP in LoRALinear:
     afterwards only the A and B matrices train. Embeddings, norms and the head stay as pretrained."""
+    if any(isinstance(module, LoRALinear) for module in model.modules()):
+        # a second call would freeze the first adapters and find no plain linear layer left to wrap
+        raise ValueError("the model has LoRA layers already: merge them first (merged_state_dict)")
     model.requires_grad_(False)
     for block in model.blocks:
         for parent in (block.attention, block.mlp):

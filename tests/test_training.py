@@ -281,6 +281,8 @@ def test_lora_trains_only_the_low_rank_matrices_and_merges_exactly():
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
     assert len(trainable) == 2 * 6 * 2  # A and B of query, key_value, proj, gate, up, down in 2 blocks
     assert all(name.endswith(("lora_a", "lora_b")) for name in trainable)
+    with pytest.raises(ValueError, match="LoRA layers already"):  # a second call would freeze the first
+        add_lora(model, rank=4, alpha=8.0)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     ids, targets = collate([tiny_dataset([20, 30, 25])[i] for i in range(3)])
     optimizer = model.configure_optimizers(0.1, 1e-2, (0.9, 0.95), "cpu")
