@@ -884,6 +884,9 @@ def evaluate_text_use(args):
             continue
         for name, text_ids in zip(losses, (data.text_ids[index], data.text_ids[other], [])):
             losses[name].append(speech_loss(index, text_ids))
+    if not losses["own"]:
+        raise SystemExit("error: no utterance has another text of its voice that fits the model's context "
+                         "beside its speech (--limit more)")
     means = {name: mean(values) for name, values in losses.items()}
     means["gain"] = means["other"] - means["own"]
     print(f"{checkpoint_path}: loss per speech token of {len(losses['own'])} {args.split} utterances, with")

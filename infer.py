@@ -146,8 +146,8 @@ def check_sampling(temperature, top_k, top_p, cfg_scale=None, best_of=1, seed=0)
                        "the text")
     if not (math.isfinite(temperature) and temperature >= 0):
         raise TTSError(f"temperature {temperature}: use 0 (greedy) or a larger finite number")
-    if not 0 <= seed < 2 ** 62:  # parts and tries add to the seed; a torch.Generator takes 64 bits
-        raise TTSError(f"seed {seed} outside 0 to 2**62 - 1")
+    if not -2 ** 62 < seed < 2 ** 62:  # parts and tries add to the seed; a torch.Generator takes 64 bits
+        raise TTSError(f"seed {seed} outside -2**62 to 2**62")
     if temperature == 0 and best_of > 1:
         raise TTSError("best_of needs sampling: at temperature 0 every try is the same greedy one")
     if top_k is not None and top_k < 1:

@@ -538,12 +538,13 @@ def write_sample(model, codec, val_set, folder, step, seed):
 def note_changed_flags(checkpoint, args, world_size):
     """Print a line for each flag a resumed run changed that the interrupted run's batches or schedule
     hang on: the run goes on, but not as the uninterrupted one would have."""
-    saved = dict(checkpoint.get("args") or {}, processes=len(checkpoint["rng"]) if
-                 isinstance(checkpoint["rng"], list) else 1)
-    today = dict(plain_args(args), processes=world_size)
+    saved, today = dict(checkpoint.get("args") or {}), dict(plain_args(args), processes=world_size)
+    if isinstance(checkpoint["rng"], list):  # one RNG state per process (older files hold one, whatever ran)
+        saved["processes"] = len(checkpoint["rng"])
     for key in ("lr", "warmup", "max_tokens", "batch_size", "grad_accum", "processes", "seed", "prompt_prob",
                 "text_dropout"):
-        if key in saved and saved[key] != today.get(key):
+        # (max_tokens None is the device's default: only two values given are compared)
+        if saved.get(key) is not None and today.get(key) is not None and saved[key] != today[key]:
             print(f"note: --{key} {today.get(key)}, the interrupted run's {saved[key]}: it goes on from its "
                   "step, though not as the uninterrupted run would have")
 

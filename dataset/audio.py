@@ -88,7 +88,7 @@ def save_audio(path, wav, sample_rate=SAMPLE_RATE):
     except (sf.SoundFileError, RuntimeError) as e:  # libsndfile's: no such folder, disk full, ...
         tmp.unlink(missing_ok=True)
         raise OSError(f"cannot write {path}: {e}") from None  # what callers catch for file trouble
-    with open(tmp, "rb") as f:  # on disk before the rename: after a power cut no empty file looks done
+    with open(tmp, "rb+") as f:  # on disk before the rename: after a power cut no empty file looks done
         os.fsync(f.fileno())
     tmp.replace(path)
 
@@ -159,7 +159,8 @@ def resample(wav, orig_rate, new_rate, zero_crossings=24, rolloff=0.945, beta=8.
     0.9 x Nyquist and attenuate aliases by about 80 dB.
 
     Implementation: reduce the ratio by the gcd (48 kHz -> 16 kHz becomes 3 -> 1), then one strided
-    conv1d computes every output phase for each block of `orig` input samples.
+    conv1d computes every output phase for each block of `orig` input samples; past MAX_PHASES phases
+    (rates with a small gcd) _resample_by_taps gathers each output's own inputs instead.
     Returns (..., ceil(T * new / orig)).
     """
     if orig_rate == new_rate or wav.shape[-1] == 0:

@@ -215,7 +215,8 @@ def main():
         changed = [row for row in rows if texts.get(utterance_key(row), row["text"]) != row["text"]]
         if changed:
             print(f"{len(changed)} utterances have another text than when they were encoded: encoding them again")
-            rows = [row for row in rows if row not in changed]
+            changed = {utterance_key(row) for row in changed}
+            rows = [row for row in rows if utterance_key(row) not in changed]
         here, stored_ids = {utterance_key(u) for u in corpus.utterances}, {utterance_key(row) for row in rows}
         absent = [row for row in rows if utterance_key(row) not in here]
         if here <= stored_ids and not (absent and args.drop_missing):  # every utterance here is encoded

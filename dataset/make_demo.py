@@ -146,13 +146,14 @@ def changed_texts(path, sentences, voices):
             if before.get(utterance_id(short, i), s) != s}
 
 
-def encoded_ids(codes_dir):
-    """Ids of the utterances an encoded corpus folder (dataset/encode_corpus.py) holds; none if it has no
-    manifest yet."""
+def encoded_texts(codes_dir):
+    """{id: text} of the utterances an encoded corpus folder (dataset/encode_corpus.py) holds, the text
+    their codes say; empty if it has no manifest yet."""
     manifest = codes_dir / "manifest.csv"
     if not manifest.is_file():
-        return set()
-    return {line.split("|", 1)[0] for line in manifest.read_text(encoding="utf-8").splitlines()[1:]}
+        return {}
+    rows = (line.split("|", 5) for line in manifest.read_text(encoding="utf-8").splitlines()[1:])
+    return {row[0]: row[5] for row in rows}
 
 
 def speak_lines(args):
@@ -224,7 +225,9 @@ def main():
     if changed:
         print(f"{len(changed)} utterances have a new text in {args.sentences}: they are spoken again")
     write_metadata(sentences, voices, args.out_dir / "metadata.csv")
-    encoded = encoded_ids(args.out_dir / "codes") if args.skip_encoded else set()
+    # --skip_encoded: train utterances whose codes say today's sentence (an edited one is spoken again,
+    # even after a run that stopped before speaking it)
+    encoded = encoded_texts(args.out_dir / "codes") if args.skip_encoded else {}
 
     # Committed utterances first, so the part that lands in git is ready early.
     jobs = []
@@ -233,7 +236,7 @@ def main():
             continue
         for short, festival_voice in voices.items():
             name = utterance_id(short, i)
-            if name in encoded and not is_committed(i) and name not in changed:
+            if encoded.get(name) == sentences[i] and not is_committed(i):
                 continue
             out_path = (args.out_dir / "audio" / short / f"{name}.ogg" if is_committed(i)
                         else args.out_dir / "audio_train" / short / f"{name}.flac")

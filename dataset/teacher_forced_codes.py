@@ -151,7 +151,7 @@ def main():
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     # The manifest goes first and comes back last: an interrupted rewrite leaves no manifest describing
-    # other codes (load_codes then says to run this again).
+    # other codes (reading the folder then fails in one line, until this runs again).
     (args.out_dir / "manifest.csv").unlink(missing_ok=True)
     lines, offset = [MANIFEST_HEADER], 0
     for row, c in zip(data.rows, out_codes):

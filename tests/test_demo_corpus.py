@@ -149,9 +149,9 @@ def test_make_demo_skip_encoded_leaves_out_train_utterances_that_have_codes(tmp_
     for i in range(n_committed):
         (out / "audio" / "kal" / f"{make_demo.utterance_id('kal', i)}.ogg").touch()
     (out / "codes").mkdir()
-    encoded = [make_demo.utterance_id("kal", n_committed), make_demo.utterance_id("kal", n_committed + 2)]
-    (out / "codes" / "manifest.csv").write_text(
-        "id|speaker|split|offset|length|text\n" + "".join(f"{id}|kal|train|0|1|x\n" for id in encoded))
+    encoded = [n_committed, n_committed + 2]
+    (out / "codes" / "manifest.csv").write_text("id|speaker|split|offset|length|text\n" + "".join(
+        f"{make_demo.utterance_id('kal', i)}|kal|train|0|1|{SENTENCES[i]}\n" for i in encoded))
     command = [sys.executable, str(ROOT / "dataset" / "make_demo.py"), "--sentences", str(tmp_path / "s.txt"),
                "--out_dir", str(out), "--voices", "kal"]
     env = dict(os.environ, PATH=str(tmp_path))  # no text2wave on this PATH
@@ -168,6 +168,10 @@ def test_make_demo_skip_encoded_leaves_out_train_utterances_that_have_codes(tmp_
     assert "2 utterances have a new text" in again.stdout and "3 utterances to synthesize" in again.stdout
     assert not (out / "audio" / "kal" / f"{make_demo.utterance_id('kal', 0)}.ogg").exists()
     assert (out / "audio" / "kal" / f"{make_demo.utterance_id('kal', 1)}.ogg").exists()
+    # That run stopped before speaking them (no Festival here); the next still knows both are due: the
+    # codes say the old sentence, and the deleted file is missing.
+    rerun = subprocess.run(command + ["--skip_encoded"], capture_output=True, text=True, env=env)
+    assert "3 utterances to synthesize" in rerun.stdout
 
 
 @needs_festival

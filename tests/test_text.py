@@ -39,8 +39,10 @@ def test_ordinals_and_years():
     ("We left at 6 p.m.", "we left at six p m."),
     ("Meet at 3:05 p.m. on Monday, or 4:10 p.m. Then rest.",
      "meet at three oh five p m on monday, or four ten p m. then rest."),
-    ("The 1,000th visitor won $1.5 billion, not $5 million.",
+    ("The 1,000th visitor won $1.5 billion, not $5 million dollars.",
      "the one thousandth visitor won one point five billion dollars, not five million dollars."),
+    ("Places 1st,2nd and 3rd.", "places first, second and third."),
+    ('He said "meet at 3:05 p.m." Then he left.', 'he said meet at three oh five p m. then he left.'),
     # An abbreviation keeps the full stop that also ends its sentence; a title before a name does not end one.
     ("He lives on Main St. We sell pears, etc. Then we rest.",
      "he lives on main street. we sell pears, et cetera. then we rest."),

@@ -126,8 +126,9 @@ def _time(match):
 
 def _am_pm(match):
     """'a.m.' -> 'a m', keeping the full stop when it also ends the sentence ('at 9 p.m. Then ...')."""
-    following = match.group(2)  # None, or what comes next: the end of the text, or spaces and a letter
-    ends_sentence = following is not None and (following.strip() == "" or following.strip().isupper())
+    following = match.group(2)  # None, or what comes next: the end, or spaces and a letter (quotes between)
+    following = None if following is None else following.strip(" \t\n\"')]")
+    ends_sentence = following is not None and (following == "" or following.isupper())
     return f"{match.group(1)} m" + ("." if ends_sentence else "")
 
 
@@ -187,15 +188,16 @@ def normalize(text):
     # Abbreviations: only with their period and not before a letter, so the word "no" or "st" inside a
     # sentence, and "e.g." or "U.S.", are left alone.
     text = re.sub(r"(?<![A-Za-z])([A-Za-z]+)\.(?![A-Za-z])(?=(\s+[A-Za-z]|\s*$)?)", _abbreviation, text)
-    text = re.sub(r"([$£€])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s(thousand|million|billion|trillion)\b",
-                  _money_scaled, text, flags=re.IGNORECASE)
+    text = re.sub(r"([$£€])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s(thousand|million|billion|trillion)\b(?!-)"
+                  r"(?:\s+(?:dollars?|pounds?|euros?)\b)?", _money_scaled, text, flags=re.IGNORECASE)
     text = re.sub(r"([$£€])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?", _money, text)
     text = re.sub(r"((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s?%", lambda m: f" {m.group(1)} percent ", text)
     # "7:30 pm" here; "3:05 p.m." leaves its "p.m." to the next rule, which knows when its dot ends a sentence.
     text = re.sub(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)(?:\s?([ap]m\b|[ap]\.m\b(?!\.)))?", _time, text,
                   flags=re.IGNORECASE)
-    text = re.sub(r"(?<![A-Za-z])([ap])\.m\.(?=(\s+[A-Z]|\s*$)?)", _am_pm, text, flags=re.IGNORECASE)  # "9 a.m."
-    text = re.sub(r"(?<![\d,])(\d{1,3}(?:,\d{3})+|\d+)(st|nd|rd|th)\b",  # "1,000th" too
+    text = re.sub(r"(?<![A-Za-z])([ap])\.m\.(?=([\"')\]]*\s+[A-Z]|[\"')\]]*\s*$)?)", _am_pm, text,
+                  flags=re.IGNORECASE)  # "9 a.m.", "at 9 a.m." Then
+    text = re.sub(r"(?<!\d)(?<!\d,)(\d{1,3}(?:,\d{3})+|\d+)(st|nd|rd|th)\b",  # "1,000th" too
                   lambda m: f" {ordinal_to_words(int(m.group(1).replace(',', '')))} ", text, flags=re.IGNORECASE)
     # Digits in three or more groups joined by dots (12.5.2024, 1.2.3, 192.168.0.1) are no decimal
     # number, and their dots no sentence end: each group is read, joined by "dot".
