@@ -21,7 +21,8 @@ Splits are by sentence, so a val or test sentence is never heard in train, in an
 TEST_SENTENCES lines of sentences.txt are test, the next VAL_SENTENCES val, the rest train
 (sentences.txt is already in a random order, see dataset/compose_sentences.py).
 
-The script is resumable and idempotent: an utterance whose file exists is skipped, files appear
+The script is resumable and idempotent: an utterance whose file exists is skipped (unless its sentence
+changed since metadata.csv was written: then it is spoken again), files appear
 atomically (written to a temp name, then renamed), and the same text gives the same samples (the same
 bytes for FLAC; an Ogg file differs only in its random stream serial number). Festival
 occasionally crashes on a sentence: that one is retried once, then skipped, counted and named.

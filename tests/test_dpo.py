@@ -28,11 +28,15 @@ def tiny_checkpoint(folder, codes_folder):
     return folder / "gpt.pt"
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("dpo")
+def tiny_corpus(folder):
+    """(an untrained tiny GPT's checkpoint, the 12-utterance codes folder it names), made in folder."""
     codes = make_codes_folder(folder / "codes", n_utterances=12)
     return tiny_checkpoint(folder, codes), codes
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return tiny_corpus(tmp_path_factory.mktemp("dpo"))
 
 
 def test_pick_sentences_is_a_fixed_sample_whatever_the_row_order():

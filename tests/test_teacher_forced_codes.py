@@ -12,15 +12,13 @@ from dataset.encode_corpus import load_codes
 from dataset.speech_tokens import SpeechTokens
 from model.gpt import GPT, GPTConfig
 from model.sequence import SPEECH_START
-from test_dpo import tiny_checkpoint
+from test_dpo import tiny_corpus
 from test_training import CODEBOOK, make_codes_folder
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("teacher_forced")
-    codes = make_codes_folder(folder / "codes", n_utterances=12)
-    return tiny_checkpoint(folder, codes), codes
+    return tiny_corpus(tmp_path_factory.mktemp("teacher_forced"))
 
 
 def test_guided_logits_of_a_padded_batch_match_one_position_at_a_time():
