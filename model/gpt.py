@@ -91,24 +91,36 @@ def apply_rotary(x, cos, sin):
 
 class KVCache:
     """The keys and values of every position seen so far, per layer, so that generating one token costs
-    one position of compute instead of the whole sequence. Growing by concatenation copies the cache each
-    step; at our lengths (≤ 1024) that is cheap next to the attention itself, and simple."""
+    one position of compute instead of the whole sequence. They live in buffers with room to spare, which
+    double when full (as a Python list grows), so a step writes only its own new position. Growing by
+    concatenation copies the whole cache at every step instead: on 2 CPU cores, with guidance, 5.3 ms a
+    code over 900 codes against 4.6 with these buffers (4.7 and 4.4 over 250: the copy grows with T)."""
 
     def __init__(self, n_layer):
-        self.keys = [None] * n_layer
+        self.keys = [None] * n_layer  # per layer (B, nkv, capacity, hs); the first filled[layer] are real
         self.values = [None] * n_layer
+        self.filled = [0] * n_layer
         self.n_bytes = self.n_speech = 0  # text bytes and speech-side tokens seen (GPT.positions)
         self.key_mask = None  # (B, T_all), False at left padding: rows of different lengths in one batch
 
     @property
     def length(self):
-        return 0 if self.keys[0] is None else self.keys[0].shape[2]
+        return self.filled[0]
 
     def update(self, layer, k, v):  # k, v (B, nkv, T, hs) -> all keys and values (B, nkv, T_past + T, hs)
-        if self.keys[layer] is not None:
-            k, v = torch.cat([self.keys[layer], k], dim=2), torch.cat([self.values[layer], v], dim=2)
-        self.keys[layer], self.values[layer] = k, v
-        return k, v
+        start, end = self.filled[layer], self.filled[layer] + k.shape[2]
+        capacity = 0 if self.keys[layer] is None else self.keys[layer].shape[2]
+        if end > capacity:
+            capacity = max(end, 2 * capacity, 64)
+            for buffers, new in ((self.keys, k), (self.values, v)):
+                grown = new.new_empty(*new.shape[:2], capacity, new.shape[3])
+                if start:
+                    grown[:, :, :start] = buffers[layer][:, :, :start]
+                buffers[layer] = grown
+        self.keys[layer][:, :, start:end] = k
+        self.values[layer][:, :, start:end] = v
+        self.filled[layer] = end
+        return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]  # views, no copy
 
 
 class CausalSelfAttention(nn.Module):

@@ -110,14 +110,16 @@ def test_cached_greedy_generation_matches_full_forward(step):
 
 @pytest.mark.parametrize("step", [0.0, 3.5])
 def test_cached_logits_match_full_forward(step):
-    """A prefill, single steps, and multi-token chunks on a non-empty cache (they need the explicit mask)."""
-    model = tiny_model(seed=2, text_position_step=step)
-    ids = torch.cat([torch.randint(0, TV, (2, 12)), TV + torch.randint(0, SPEECH_VOCAB, (2, 28))], dim=1)
+    """A prefill, single steps, and multi-token chunks on a non-empty cache (they need the explicit mask);
+    the cache's buffers grow on the way, once by a single step (64 -> 128 positions), once by a chunk."""
+    model = tiny_model(seed=2, text_position_step=step, max_seq_len=256)
+    ids = torch.cat([torch.randint(0, TV, (2, 12)), TV + torch.randint(0, SPEECH_VOCAB, (2, 188))], dim=1)
     full_logits, _ = model(ids)
     kv_cache, pieces = KVCache(model.cfg.n_layer), []
-    for start, end in [(0, 10), (10, 11), (11, 12), (12, 17), (17, 18), (18, 40)]:
+    for start, end in [(0, 10), (10, 11), (11, 12), (12, 17), (17, 63), (63, 64), (64, 65), (65, 100),
+                       (100, 150), (150, 200)]:
         pieces.append(model(ids[:, start:end], kv_cache=kv_cache)[0])
-    assert kv_cache.length == 40
+    assert kv_cache.length == 200 and kv_cache.keys[0].shape[2] == 256
     torch.testing.assert_close(torch.cat(pieces, dim=1), full_logits, atol=1e-5, rtol=1e-5)
 
 
@@ -185,7 +187,8 @@ def test_grouped_query_attention(n_kv_head):
     kv_cache = KVCache(model.cfg.n_layer)
     logits, _ = model(ids, kv_cache=kv_cache)
     assert logits.shape == (2, 16, SPEECH_VOCAB + 1)
-    assert kv_cache.keys[0].shape == (2, n_kv_head, 16, 16)  # the cache shrinks with fewer kv heads
+    keys, _ = kv_cache.update(0, torch.zeros(2, n_kv_head, 0, 16), torch.zeros(2, n_kv_head, 0, 16))
+    assert keys.shape == (2, n_kv_head, 16, 16)  # the cache shrinks with fewer kv heads
 
 
 @pytest.mark.parametrize("name, low, high", [("cpu", 4e6, 6e6), ("gpu", 25e6, 35e6), ("large", 90e6, 110e6)])
