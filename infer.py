@@ -137,10 +137,12 @@ class StreamDecoder:
         return self._decode(len(self.codes), final=True)
 
 
-def check_sampling(temperature, top_k, top_p, cfg_scale=None, best_of=1, seed=0):
+def check_sampling(temperature, top_k, top_p, cfg_scale=None, best_of=1, seed=0, batch_size=1):
     """One-line errors for sampling settings that would make no distribution to sample from."""
     if best_of < 1:
         raise TTSError(f"best_of {best_of} < 1: speak each part at least once")
+    if batch_size < 1:
+        raise TTSError(f"batch_size {batch_size} < 1: sample at least one try at a time")
     if cfg_scale is not None and not (math.isfinite(cfg_scale) and cfg_scale >= 0):
         raise TTSError(f"cfg_scale {cfg_scale}: give a number from 0; 1 is no guidance, more pushes toward "
                        "the text")
@@ -280,26 +282,55 @@ class TTS:
         return min(math.ceil(1.5 * self.speech_per_byte[1] * n_bytes) + self.pad_codes,
                    self.model.cfg.max_seq_len - prefix.shape[1] + 1)
 
-    def _codes(self, prefix, part, temperature, top_k, top_p, ras, cfg_scale, seed):
-        """Speech codes of one part, yielded as they are sampled. cfg_scale None: the model's default."""
-        n_bytes = len(encode_text(part))
+    def _row(self, prefix, part, seed):
+        """What one part's sampling takes beside the shared settings: the most and the fewest codes it may
+        take, and its generator."""
         low = self.speech_per_byte[0]
-        generator = torch.Generator(self.device).manual_seed(seed)
-        yield from self.model.generate_stream(
-            prefix, max_new_tokens=self.max_codes(prefix, part),
-            min_new_tokens=int(0.75 * low * n_bytes), temperature=temperature, top_k=top_k, top_p=top_p,
-            # Repetition-aware sampling over the last 10 codes, each allowed 3 times (generate_stream's
-            # default): in real codes of the demo's val split a code already 3 times among the last 10
-            # comes at ~4 % of positions, nearly all in pauses, so speech is hardly touched.
-            ras_window=10 if ras else 0, cfg_scale=self.cfg_scale if cfg_scale is None else cfg_scale,
-            generator=generator)
+        return (self.max_codes(prefix, part), int(0.75 * low * len(encode_text(part))),
+                torch.Generator(self.device).manual_seed(seed))
+
+    def _sampling(self, temperature, top_k, top_p, ras, cfg_scale):
+        # Repetition-aware sampling over the last 10 codes, each allowed 3 times (generate_rows' default):
+        # in real codes of the demo's val split a code already 3 times among the last 10 comes at ~4 % of
+        # positions, nearly all in pauses, so speech is hardly touched. cfg_scale None: the model's default.
+        return dict(temperature=temperature, top_k=top_k, top_p=top_p, ras_window=10 if ras else 0,
+                    cfg_scale=self.cfg_scale if cfg_scale is None else cfg_scale)
+
+    def _codes(self, prefix, part, temperature, top_k, top_p, ras, cfg_scale, seed):
+        """Speech codes of one part, yielded as they are sampled."""
+        max_new, min_new, generator = self._row(prefix, part, seed)
+        yield from self.model.generate_stream(prefix, max_new_tokens=max_new, min_new_tokens=min_new,
+                                              generator=generator,
+                                              **self._sampling(temperature, top_k, top_p, ras, cfg_scale))
+
+    def _codes_batched(self, prefixes, parts, seeds, sampling, batch_size):
+        """[(codes, cut)] for each (prefix, part, seed), batch_size at a time (GPT.generate_rows): each
+        sampled with its own seed, so it says what _codes says for it alone, unless its padded batch runs
+        into max_seq_len first (parts of one text stay below it on their own; cut tells)."""
+        results = []
+        for first in range(0, len(prefixes), batch_size):
+            batch = range(first, min(first + batch_size, len(prefixes)))
+            rows = [self._row(prefixes[i], parts[i], seeds[i]) for i in batch]
+            codes = [[] for _ in batch]
+            for step in self.model.generate_rows([prefixes[i][0] for i in batch], [r[0] for r in rows],
+                                                 [r[1] for r in rows], generators=[r[2] for r in rows],
+                                                 **sampling):
+                for spoken, code in zip(codes, step):
+                    if code is not None:
+                        spoken.append(code)
+            longest = max(prefixes[i].shape[1] for i in batch)
+            limits = [min(r[0], self.model.cfg.max_seq_len - longest + 1) for r in rows]
+            results += [(c, len(c) >= limit) for c, limit in zip(codes, limits)]
+        return results
 
     def candidates(self, prefix, part, n, seed, temperature=0.5, top_k=50, top_p=0.9, ras=True,
-                   cfg_scale=None):
+                   cfg_scale=None, batch_size=8):
         """n tries at the speech codes of one part: try k is sampled with seed + k * CANDIDATE_SEED_STEP,
-        so try 0 is what one try speaks. What best_of chooses from, and what train_dpo.py judges."""
-        return [list(self._codes(prefix, part, temperature, top_k, top_p, ras, cfg_scale,
-                                 seed + k * CANDIDATE_SEED_STEP)) for k in range(n)]
+        so try 0 is what one try speaks; batch_size tries at a time. What best_of chooses from, and what
+        train_dpo.py judges."""
+        tries = self._codes_batched([prefix] * n, [part] * n, [seed + k * CANDIDATE_SEED_STEP for k in range(n)],
+                                    self._sampling(temperature, top_k, top_p, ras, cfg_scale), batch_size)
+        return [codes for codes, _ in tries]
 
     def score(self, prefix, codes):
         """Mean log-probability per token that the model gives codes (a list) and END after prefix (1, T0),
@@ -333,22 +364,25 @@ class TTS:
             yield decoder.flush()
 
     def codes(self, text, speaker=None, prompt=None, temperature=0.5, top_k=50, top_p=0.9, ras=True,
-              cfg_scale=None, seed=0, max_chars=5000, best_of=1):
+              cfg_scale=None, seed=0, max_chars=5000, best_of=1, batch_size=8):
         """-> [(codes, cut)], one pair per part of the text: the speech codes it speaks (a list) and whether
         the length bound stopped them (cut: the model did not end the part by itself). best_of N: each part
-        is sampled N times and the candidate the model scores highest (TTS.score) is kept."""
-        check_sampling(temperature, top_k, top_p, cfg_scale, best_of, seed)
+        is sampled N times and the candidate the model scores highest (TTS.score) is kept. batch_size: how
+        many tries (of all parts) are sampled side by side; it changes the speed, not the codes."""
+        check_sampling(temperature, top_k, top_p, cfg_scale, best_of, seed, batch_size)
         prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
+        # Try k of part i is sampled with seed + i + k * CANDIDATE_SEED_STEP: try 0 is what one try speaks.
+        tries = [(i, seed + i + k * CANDIDATE_SEED_STEP) for i in range(len(parts)) for k in range(best_of)]
+        sampled = self._codes_batched([prefixes[i] for i, _ in tries], [parts[i] for i, _ in tries],
+                                      [s for _, s in tries], self._sampling(temperature, top_k, top_p, ras,
+                                                                            cfg_scale), batch_size)
         chosen = []
-        for i, (prefix, part) in enumerate(zip(prefixes, parts)):
-            candidates = self.candidates(prefix, part, best_of, seed + i, temperature, top_k, top_p, ras,
-                                         cfg_scale)
+        for i, prefix in enumerate(prefixes):
+            candidates = sampled[i * best_of:(i + 1) * best_of]
             # A try the model ended beats one cut off at the length bound (still talking, or looping)
             # whatever their scores; max keeps the first of equals; one candidate needs no scoring.
-            limit = self.max_codes(prefix, part)
-            codes = candidates[0] if best_of == 1 else max(
-                candidates, key=lambda c: (len(c) < limit, self.score(prefix, c)))
-            chosen.append((codes, len(codes) >= limit))
+            chosen.append(candidates[0] if best_of == 1 else max(
+                candidates, key=lambda c: (not c[1], self.score(prefix, c[0]))))
         return chosen
 
     def render(self, parts, pause=0.25):
@@ -362,11 +396,11 @@ class TTS:
         return torch.cat(pieces)
 
     def __call__(self, text, speaker=None, prompt=None, temperature=0.5, top_k=50, top_p=0.9, ras=True,
-                 cfg_scale=None, seed=0, pause=0.25, max_chars=5000, best_of=1):
+                 cfg_scale=None, seed=0, pause=0.25, max_chars=5000, best_of=1, batch_size=8):
         """-> (waveform (T,) float tensor, sample rate). best_of N: each part is sampled N times and the
         candidate the model scores highest (TTS.score) is spoken: N times the work, fewer misspoken words."""
         parts = self.codes(text, speaker, prompt, temperature, top_k, top_p, ras, cfg_scale, seed, max_chars,
-                           best_of)
+                           best_of, batch_size)
         return self.render(parts, pause), self.sample_rate
 
 
@@ -415,6 +449,9 @@ def main(argv=None):
     parser.add_argument("--best_of", type=int, default=1,
                         help="sample each part (a sentence or a few) N times and keep the try the model "
                              "finds most likely")
+    parser.add_argument("--batch_size", type=int, default=8,
+                        help="tries sampled side by side (the parts of a text, and --best_of's tries): "
+                             "the speed changes, the codes do not")
     parser.add_argument("--stream", action="store_true", help="decode and write audio as tokens arrive")
     parser.add_argument("--seed", type=int, default=0, help="part i of a text samples with seed + i")
     parser.add_argument("--max_chars", type=int, default=5000, help="longest text accepted")
@@ -438,7 +475,8 @@ def main(argv=None):
         else:
             check_output(args.out, args.stream)
             jobs = [(args.text, args.out, "")]
-        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale, args.best_of, args.seed)
+        check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale, args.best_of, args.seed,
+                       args.batch_size)
         if args.stream and args.best_of > 1:
             raise TTSError("--best_of chooses among whole candidates, so it cannot stream: drop one of them")
         tts = TTS.load(args.checkpoint, args.codec, pick_device(args.device))
@@ -462,7 +500,7 @@ def main(argv=None):
                 first, n = write_stream(out, tts.stream(text, **options), tts.sample_rate)
                 note = f", first audio after {1000 * first:.0f} ms" if first is not None else ""
             else:
-                parts = tts.codes(text, **options, best_of=args.best_of)
+                parts = tts.codes(text, **options, best_of=args.best_of, batch_size=args.batch_size)
                 wav = tts.render(parts)
                 save_audio(out, wav, tts.sample_rate)
                 cut = sum(cut for _, cut in parts)

@@ -297,47 +297,79 @@ class GPT(nn.Module):
     @torch.inference_mode()  # no_grad, and no version counters or views to track: 8 % faster per code on a CPU
     def generate_stream(self, prefix_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
                         min_new_tokens=0, ras_window=0, ras_max_repeats=3, cfg_scale=1.0, generator=None):
-        """Yield speech codes (ints) one at a time as they are sampled, for prefix_ids (1, T0).
-
-        The prefix runs once to fill the KV cache, then each new code is one single-token step. END is
-        forbidden for the first min_new_tokens codes; generation stops at END, at max_new_tokens, or when
-        the sequence reaches max_seq_len. ras_window > 0 turns on repetition_aware sampling over the last
-        ras_window codes. Call model.eval() first if the model has dropout.
-
-        cfg_scale != 1: classifier-free guidance. The same codes also extend the prefix without its text,
-        as a second row of the batch, and the logits become unconditioned + cfg_scale * (conditioned -
-        unconditioned): beyond 1 they go further in the direction the text moves them. Only meaningful for
-        a model that trained with text dropout."""
+        """Yield speech codes (ints) one at a time as they are sampled, for prefix_ids (1, T0): one row of
+        generate_rows, whose docstring says what the arguments do."""
         if prefix_ids.shape[0] != 1:
             raise ValueError("generate takes one prefix, shape (1, T0)")
-        # The last code is never fed back, so the prefix plus all but one new code must fit.
-        max_new_tokens = min(max_new_tokens, self.cfg.max_seq_len - prefix_ids.shape[1] + 1)
-        kv_cache, ids, guided = KVCache(self.cfg.n_layer), prefix_ids, cfg_scale != 1.0
-        if guided:  # row 2: the prefix without its text, left-padded to the same length
-            plain = without_text(prefix_ids)
-            pad = ids.shape[1] - plain.shape[1]
-            ids = torch.cat([ids, F.pad(plain, (pad, 0), value=PAD)])  # (2, T0)
-            starts = torch.tensor([[0], [pad]], device=ids.device)  # where each row's real tokens begin
-            kv_cache.key_mask = torch.arange(ids.shape[1], device=ids.device) >= starts  # (2, T0)
-        logits, _ = self(ids, kv_cache=kv_cache)  # (B, T0, V)
-        recent = []  # the last ras_window codes
-        for step in range(max_new_tokens):
-            next_logits = logits[0, -1].float().clone()  # (V,)
-            if guided:
-                plain = logits[1, -1].float()  # (V,)
-                next_logits = plain + cfg_scale * (next_logits - plain)
-            if step < min_new_tokens:
-                next_logits[self.end_token] = float("-inf")
-            code = sample_next(next_logits, temperature, top_k, top_p, generator)
-            if ras_window and code != self.end_token:
-                code = repetition_aware(next_logits, code, recent, ras_max_repeats, temperature, generator)
-            if code == self.end_token:
+        for codes in self.generate_rows([prefix_ids[0]], [max_new_tokens], [min_new_tokens], temperature,
+                                        top_k, top_p, ras_window, ras_max_repeats, cfg_scale, [generator]):
+            if codes[0] is None:
                 return
-            yield code
-            recent = (recent + [code])[-ras_window:] if ras_window else recent
-            if step + 1 < max_new_tokens:
-                next_id = torch.full((ids.shape[0], 1), self.cfg.text_vocab_size + code, device=ids.device)
-                logits, _ = self(next_id, kv_cache=kv_cache)  # (B, 1, V)
+            yield codes[0]
+
+    @torch.inference_mode()
+    def generate_rows(self, prefixes, max_new_tokens, min_new_tokens, temperature=1.0, top_k=None,
+                      top_p=None, ras_window=0, ras_max_repeats=3, cfg_scale=1.0, generators=None):
+        """Speak several prefixes at once, one row of the batch each: prefixes a list of 1-D id tensors,
+        usually [START] [speaker?] text [SPEECH_START]; max_new_tokens, min_new_tokens and generators one
+        per row. Yields, step by step, a list with each row's new code (an int), or None for a row that has
+        ended; stops when all have. On a CPU a batch of 8 rows costs about 1.7 times one row per step.
+
+        The prefixes run once to fill the KV cache, then each new code is one single-token step. END is
+        forbidden for a row's first min_new_tokens codes; a row ends at END, at its max_new_tokens, or when
+        the batch reaches max_seq_len. ras_window > 0 turns on repetition_aware sampling over each row's
+        last ras_window codes. Every row samples with its own generator, so it speaks what it would speak
+        alone. Call model.eval() first if the model has dropout.
+
+        Shorter prefixes are padded on the left, and the cache's key mask hides the pads from every real
+        token. Rotary positions make the shift harmless: attention scores depend on the distance between
+        two tokens, which padding does not change.
+
+        cfg_scale != 1: classifier-free guidance. The same codes also extend each prefix without its text,
+        in a second row, and the logits become unconditioned + cfg_scale * (conditioned - unconditioned):
+        beyond 1 they go further in the direction the text moves them. Only meaningful for a model that
+        trained with text dropout."""
+        B, guided = len(prefixes), cfg_scale != 1.0
+        rows = list(prefixes) + ([without_text(prefix[None])[0] for prefix in prefixes] if guided else [])
+        T0, device = max(len(row) for row in rows), rows[0].device
+        ids = torch.stack([F.pad(row, (T0 - len(row), 0), value=PAD) for row in rows])  # (B or 2B, T0)
+        kv_cache = KVCache(self.cfg.n_layer)
+        starts = torch.tensor([T0 - len(row) for row in rows], device=device)  # where real tokens begin
+        if starts.any():
+            kv_cache.key_mask = torch.arange(T0, device=device) >= starts[:, None]  # (B or 2B, T0)
+        # The last code is never fed back, so the padded prefix plus all but one new code must fit.
+        limits = [min(m, self.cfg.max_seq_len - T0 + 1) for m in max_new_tokens]
+        generators = generators or [None] * B
+        logits, _ = self(ids, kv_cache=kv_cache)  # (B or 2B, T0, V)
+        recent, ended, step = [[] for _ in range(B)], [limit < 1 for limit in limits], 0  # recent: last codes
+        while not all(ended):
+            step_logits = logits[:B, -1].float()  # (B, V)
+            if guided:
+                plain = logits[B:, -1].float()  # (B, V)
+                step_logits = plain + cfg_scale * (step_logits - plain)
+            codes = [None] * B
+            for row in range(B):
+                if ended[row]:
+                    continue
+                next_logits = step_logits[row].clone()  # (V,)
+                if step < min_new_tokens[row]:
+                    next_logits[self.end_token] = float("-inf")
+                code = sample_next(next_logits, temperature, top_k, top_p, generators[row])
+                if ras_window and code != self.end_token:
+                    code = repetition_aware(next_logits, code, recent[row], ras_max_repeats, temperature,
+                                            generators[row])
+                if code == self.end_token:
+                    ended[row] = True
+                    continue
+                codes[row] = code
+                recent[row] = (recent[row] + [code])[-ras_window:] if ras_window else recent[row]
+                ended[row] = step + 1 >= limits[row]
+            yield codes
+            step += 1
+            if not all(ended):  # an ended row is fed code 0: what it computes is never read
+                fed = [0 if code is None else code for code in codes] * (2 if guided else 1)
+                next_ids = self.cfg.text_vocab_size + torch.tensor(fed, device=device)[:, None]  # (B or 2B, 1)
+                logits, _ = self(next_ids, kv_cache=kv_cache)  # (B or 2B, 1, V)
 
     def configure_optimizers(self, weight_decay, lr, betas, device_type):
         """AdamW with weight decay on matrices and embeddings only. Norm gains set scales, and pulling

@@ -123,6 +123,30 @@ def test_cached_logits_match_full_forward(step):
     torch.testing.assert_close(torch.cat(pieces, dim=1), full_logits, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("step, cfg_scale", [(0.0, 1.0), (3.5, 1.0), (3.5, 2.0)])
+def test_rows_of_a_batch_speak_what_each_speaks_alone(step, cfg_scale):
+    """generate_rows with prefixes of different lengths (left-padded, the pads masked), each row with its
+    own lengths and generator: code for code what generate_stream says for that prefix alone, sampled."""
+    model = tiny_model(seed=5, text_position_step=step, max_seq_len=256)
+    with torch.no_grad():  # as in the cache test: make attention decide the tokens
+        for matrix in (param for param in model.parameters() if param.dim() >= 2):
+            matrix.mul_(10)
+    prefixes = [torch.tensor([START, speaker_id(i % 2), *encode_text(text), SPEECH_START])
+                for i, text in enumerate(["hi", "a longer sentence to say", "mid length"])]
+    most, fewest = [40, 25, 60], [5, 25, 0]
+    sampling = dict(temperature=1.0, top_k=20, ras_window=6, cfg_scale=cfg_scale)
+    alone = [list(model.generate_stream(prefix[None], most[i], min_new_tokens=fewest[i],
+                                        generator=torch.Generator().manual_seed(i), **sampling))
+             for i, prefix in enumerate(prefixes)]
+    together = [[] for _ in prefixes]
+    for codes in model.generate_rows(prefixes, most, fewest, generators=[torch.Generator().manual_seed(i)
+                                                                         for i in range(3)], **sampling):
+        for row, code in zip(together, codes):
+            row += [] if code is None else [code]
+    assert together == alone
+    assert len(alone[1]) == 25 and len({len(codes) for codes in alone}) > 1  # rows end at different steps
+
+
 def test_rotary_positions_plain_and_aligned_to_the_text():
     ids = torch.tensor([[START, speaker_id(0), *encode_text("abc"), SPEECH_START, TV + 5, TV + 9, TV + 5]])
     assert tiny_model().positions(ids).tolist() == [list(range(9))]  # plain: the sequence index

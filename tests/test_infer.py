@@ -140,24 +140,27 @@ def test_split_text_keeps_every_word_and_respects_the_limit():
 
 
 def test_long_text_is_split_and_every_part_is_spoken(tts, monkeypatch):
-    spoken = []
-    original = GPT.generate_stream
+    spoken, batches = [], []
+    original = GPT.generate_rows
 
-    def recording(self, prefix, *args, **kwargs):
-        codes = list(original(self, prefix, *args, **kwargs))
-        spoken.append((prefix, codes))
-        yield from codes
+    def recording(self, prefixes, *args, **kwargs):
+        codes = [[] for _ in prefixes]
+        for step in original(self, prefixes, *args, **kwargs):
+            for row, code in zip(codes, step):
+                row += [] if code is None else [code]
+            yield step
+        spoken.extend(zip(prefixes, codes))
+        batches.append(len(prefixes))
 
-    monkeypatch.setattr(GPT, "generate_stream", recording)
+    monkeypatch.setattr(GPT, "generate_rows", recording)
     text = " ".join(f"This is sentence number {i}, and it goes on for a while to be long." for i in range(12))
     prefixes, parts = tts.prepare(text, None, None, 5000)
     assert len(parts) > 3
-    spoken.clear()
-    wav, sample_rate = tts(text, top_k=5)
-    assert len(spoken) == len(parts)
+    wav, sample_rate = tts(text, top_k=5, batch_size=3)
+    assert len(spoken) == len(parts) and batches[0] == 3 and sum(batches) == len(parts)
     for (prefix, codes), part in zip(spoken, parts):
         # each part, in order (as the model reads it: normalised, so a comma that ends a part is dropped)
-        assert bytes(t for t in prefix[0].tolist() if t < 256) == bytes(encode_text(part))
+        assert bytes(t for t in prefix.tolist() if t < 256) == bytes(encode_text(part))
         assert len(codes) >= int(RATES[0] * 0.75 * len(encode_text(part)))  # and spoken at its length, at least
     samples_per_code = tts.codec.config.hop_length
     pauses = (len(parts) - 1) * int(0.25 * sample_rate)
@@ -198,6 +201,21 @@ def test_streaming_speaks_what_the_whole_call_speaks(tts):
     streamed = torch.cat(list(tts.stream(text, seed=3, lookahead=12)))
     assert len(streamed) == len(whole)
     assert torch.allclose(streamed, whole, atol=1e-4)
+
+
+@pytest.mark.parametrize("best_of", [1, 2])
+def test_batch_size_changes_the_speed_not_the_speech(tts, best_of):
+    """The parts of a long text (and best_of's tries) sampled side by side, a few at a time, speak what
+    they speak one at a time, and what the stream speaks."""
+    text = " ".join(f"Part {i} of a text long enough to be split into several parts." for i in range(8))
+    prefixes, _ = tts.prepare(text, None, None, 5000)
+    assert len(prefixes) > 3 and len({p.shape[1] for p in prefixes}) > 1  # rows of different lengths
+    one, _ = tts(text, seed=2, cfg_scale=2.0, best_of=best_of, batch_size=1)
+    batched, _ = tts(text, seed=2, cfg_scale=2.0, best_of=best_of, batch_size=3)
+    assert torch.equal(one, batched)
+    if best_of == 1:
+        streamed = torch.cat(list(tts.stream(text, seed=2, cfg_scale=2.0)))
+        assert len(streamed) == len(one) and torch.allclose(streamed, one, atol=1e-4)
 
 
 def test_guided_streaming_speaks_what_the_guided_call_speaks(tts, monkeypatch):
@@ -250,7 +268,7 @@ def test_best_of_prefers_a_try_the_model_ended_to_one_cut_off(tts, monkeypatch):
     prefixes, parts = tts.prepare(text, "kal", None, 5000)
     limit = tts.max_codes(prefixes[0], parts[0])
     cut, ended = [1] * limit, [2] * (limit - 5)
-    monkeypatch.setattr(tts, "candidates", lambda *args, **kwargs: [cut, ended])
+    monkeypatch.setattr(tts, "_codes_batched", lambda *args, **kwargs: [(cut, True), (ended, False)])
     monkeypatch.setattr(tts, "score", lambda prefix, codes: 0.0 if codes is cut else -9.0)
     wav, _ = tts(text, speaker="kal", best_of=2)
     assert torch.allclose(wav, tts.codec.decode(torch.tensor(ended)).cpu(), atol=1e-5)
@@ -340,6 +358,7 @@ def test_cli_says_when_the_length_bound_stopped_a_part(checkpoint, tmp_path, mon
     (["--temperature", "nan"], "temperature"),
     (["--seed", str(2 ** 64)], "seed"),
     (["--best_of", "0"], "best_of"),
+    (["--batch_size", "0"], "batch_size"),
     (["--best_of", "2", "--stream"], "cannot stream"),
     (["--best_of", "2", "--temperature", "0"], "greedy"),
     (["--out", "OUT/x.mp3"], "must end in"),
@@ -421,13 +440,13 @@ def test_stereo_48k_prompt_clones(checkpoint, tmp_path, monkeypatch):
     prompt = write(tmp_path / "stereo.wav", stereo.astype(np.float32), 48000)
     out = tmp_path / "clone.wav"
     prefixes = []
-    original = GPT.generate_stream
+    original = GPT.generate_rows
 
-    def recording(self, prefix, *args, **kwargs):
-        prefixes.append(prefix[0].tolist())
-        yield from original(self, prefix, *args, **kwargs)
+    def recording(self, rows, *args, **kwargs):
+        prefixes.extend(row.tolist() for row in rows)
+        yield from original(self, rows, *args, **kwargs)
 
-    monkeypatch.setattr(GPT, "generate_stream", recording)
+    monkeypatch.setattr(GPT, "generate_rows", recording)
     assert run(["--text", "Say this.", "--out", str(out), "--prompt_wav", str(prompt),
                 "--prompt_text", "what the prompt says"], checkpoint) is None
     assert sf.info(str(out)).samplerate == 16000
