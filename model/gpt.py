@@ -11,6 +11,7 @@ A LLaMA-style block (RMSNorm, rotary positions, grouped-query attention, SwiGLU)
     model = GPT(GPTConfig(**PRESETS["cpu"]))
     logits, loss = model(ids, targets)                     # training
     codes = model.generate(prefix_ids, max_new_tokens=500)  # inference, with a KV cache
+    for step in model.generate_rows(prefixes, ...): ...     # several prefixes at once, a code per row a step
 
 Letters in the shape comments: B batch, T time (tokens), C channels (d_model), nh query heads,
 nkv key/value heads, hs head size, V speech vocabulary (codebook entries + END).

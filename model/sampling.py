@@ -1,5 +1,5 @@
 """
-Picking the next speech code from the GPT's logits (model/gpt.py, GPT.generate_stream): temperature,
+Picking the next speech code from the GPT's logits (model/gpt.py, GPT.generate_rows): temperature,
 top-k, top-p, and repetition-aware sampling.
 """
 import torch

@@ -73,7 +73,7 @@ def build_example(text_ids, speech_codes, text_vocab_size, speaker=None, prompt_
 def without_text(ids):
     """ids (T,) or (1, T) of a prefix with every text byte (its own and a voice prompt's) taken out: the
     layout of an example that lost its text to text dropout (dataset/speech_tokens.py), which is what
-    classifier-free guidance sets against the prefix that has it (model/gpt.py, generate_stream)."""
+    classifier-free guidance sets against the prefix that has it (model/gpt.py, generate_rows)."""
     return ids[..., ids.reshape(-1) >= BYTE_VALUES]
 
 
