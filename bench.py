@@ -11,7 +11,8 @@ Speed of the codec and of speaking, printed as numbers (nothing here is a test: 
 `tts` generates exactly --seconds of speech codes at batch 1 with the KV cache (so that every model and
 machine is timed on the same amount of work), decodes them with the codec, and reports the real-time
 factor (compute seconds per second of audio; below 1 is faster than real time). Streaming: the time from
-the call to the first decoded chunk, with infer.py's StreamDecoder defaults.
+the call to the first decoded chunk, with infer.py's StreamDecoder defaults. --rows: the same codes'
+worth of steps for that many tries side by side (infer.py's --batch_size), per step and per code.
 
 `train` times full optimizer steps (forward, backward, clipping, AdamW) of each preset on batches laid out
 as in training (text, speaker, speech codes: random values, real shapes) with train_pretrain.py's default
@@ -124,6 +125,19 @@ def bench_tts(args, device):
     print(f"  generate            {generate_s:7.2f} s  {1000 * generate_s / n_codes:6.2f} ms/code")
     print(f"  generate + decode   {total_s:7.2f} s  real-time factor {total_s / audio_s:.3f}")
     print(f"  streaming: first audio after {1000 * first_s:.0f} ms")
+    # Several tries side by side (GPT.generate_rows, what infer.py's --batch_size does): each step costs
+    # more than one row's, each code much less, since a small model's step is mostly per-operation overhead.
+    for rows in args.rows:
+        def side_by_side():
+            generators = [torch.Generator(device).manual_seed(row) for row in range(rows)]
+            for _ in model.generate_rows([prefix[0]] * rows, [n_codes] * rows, [n_codes] * rows,
+                                         generators=generators, **sampling):
+                pass
+
+        with torch.inference_mode():
+            rows_s, _ = timed(side_by_side, device, args.repeats)
+        print(f"  {rows:3d} rows at once  {rows_s:7.2f} s  {1000 * rows_s / n_codes:6.2f} ms/step  "
+              f"{1000 * rows_s / (rows * n_codes):6.2f} ms/code")
 
 
 def matmul_flops(device, dtype, n, repeats=5):
@@ -213,6 +227,8 @@ def main(argv=None):
     parser.add_argument("--cfg_scale", type=float, default=1.0,
                         help="tts: classifier-free guidance (1: none; otherwise a batch of 2 per step)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (the median is printed)")
+    parser.add_argument("--rows", type=int, nargs="*", default=[8],
+                        help="tts: also time this many tries generated side by side (none: skip)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--max_tokens", type=int, default=None,
                         help="train: tokens per step (default: train_pretrain.py's, 4096 CPU, 16384 GPU)")
@@ -220,9 +236,9 @@ def main(argv=None):
     parser.add_argument("--compile", action="store_true", help="train: torch.compile the model")
     parser.add_argument("--peak_flops", type=float, default=None, help="train: the hardware's peak FLOP/s")
     args = parser.parse_args(argv)
-    if args.seconds < 0.1 or args.seq_len < 64 or args.repeats < 1:
+    if args.seconds < 0.1 or args.seq_len < 64 or args.repeats < 1 or min(args.rows, default=1) < 1:
         sys.exit("error: --seconds must be at least 0.1, --seq_len at least 64 (60 text bytes, 3 markers and "
-                 "a code), --repeats at least 1")
+                 "a code), --repeats and --rows at least 1")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)

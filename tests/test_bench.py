@@ -37,8 +37,14 @@ def test_train_bench_reports_consistent_tokens_per_second_and_mfu(capsys):
 def test_codec_and_tts_bench_print_their_figures(capsys):
     main(["codec", "--seconds", "0.5", "--repeats", "1", "--threads", "1"])
     main(["tts", "--preset", "cpu", "--seconds", "0.5", "--repeats", "1", "--threads", "1"])
-    main(["tts", "--preset", "cpu", "--seconds", "0.5", "--repeats", "1", "--threads", "1", "--cfg_scale", "2"])
+    main(["tts", "--preset", "cpu", "--seconds", "0.5", "--repeats", "1", "--threads", "1", "--cfg_scale", "2",
+          "--rows", "1", "3"])
     out = capsys.readouterr().out
+    rows = re.findall(r"(\d+) rows at once +([\d.]+) s +([\d.]+) ms/step +([\d.]+) ms/code", out)
+    assert [int(r[0]) for r in rows] == [8, 1, 3]  # the default, then the ones asked for
+    for n, seconds, per_step, per_code in rows:  # 25 steps of n codes each
+        assert float(per_step) * 25 / 1000 == pytest.approx(float(seconds), rel=0.05, abs=0.01)
+        assert float(per_code) == pytest.approx(float(per_step) / int(n), rel=0.05, abs=0.01)
     assert "batch 1, " in out and "batch 1 (x2: guidance 2), " in out
     codec_rows = re.findall(r"([\d.]+) ms +([\d.]+) x real time", out)
     assert len(codec_rows) == 3  # encode, decode, both
@@ -57,6 +63,6 @@ def test_synthetic_training_batches_fill_seq_len_and_bad_sizes_are_refused():
     from bench import synthetic_batch
     ids, targets = synthetic_batch(1024, 1024, 256, torch.Generator().manual_seed(0))
     assert ids.shape == targets.shape == (4, 256)
-    for bad in (["--seq_len", "48"], ["--seconds", "0"]):
+    for bad in (["--seq_len", "48"], ["--seconds", "0"], ["--rows", "0"]):
         with pytest.raises(SystemExit, match="^error:"):
             main(["train" if "--seq_len" in bad else "tts", *bad])
