@@ -305,8 +305,9 @@ class TTS:
 
     def _codes_batched(self, prefixes, parts, seeds, sampling, batch_size):
         """[(codes, cut)] for each (prefix, part, seed), batch_size at a time (GPT.generate_rows): each
-        sampled with its own seed, so it says what _codes says for it alone, unless its padded batch runs
-        into max_seq_len first (parts of one text stay below it on their own; cut tells)."""
+        sampled with its own seed, so it says what _codes says for it alone, but for a rare sample that a
+        padded row's float rounding tips (generate_rows), or a padded batch that runs into max_seq_len
+        first (parts of one text stay below it on their own; cut tells)."""
         results = []
         for first in range(0, len(prefixes), batch_size):
             batch = range(first, min(first + batch_size, len(prefixes)))
@@ -368,22 +369,33 @@ class TTS:
         """-> [(codes, cut)], one pair per part of the text: the speech codes it speaks (a list) and whether
         the length bound stopped them (cut: the model did not end the part by itself). best_of N: each part
         is sampled N times and the candidate the model scores highest (TTS.score) is kept. batch_size: how
-        many tries (of all parts) are sampled side by side; it changes the speed, not the codes."""
+        many tries (of all parts) are sampled side by side; it changes the speed, and the codes only where
+        float rounding tips a sample (GPT.generate_rows)."""
+        return self.codes_many([text], speaker, prompt, temperature, top_k, top_p, ras, cfg_scale, seed,
+                               max_chars, best_of, batch_size)[0]
+
+    def codes_many(self, texts, speaker=None, prompt=None, temperature=0.5, top_k=50, top_p=0.9, ras=True,
+                   cfg_scale=None, seed=0, max_chars=5000, best_of=1, batch_size=8):
+        """TTS.codes of several texts, each spoken as it would be alone (with the same seed), their parts
+        and tries sampled side by side: -> one [(codes, cut)] per text."""
         check_sampling(temperature, top_k, top_p, cfg_scale, best_of, seed, batch_size)
-        prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
+        prepared = [self.prepare(text, speaker, prompt, max_chars) for text in texts]  # [(prefixes, parts)]
         # Try k of part i is sampled with seed + i + k * CANDIDATE_SEED_STEP: try 0 is what one try speaks.
-        tries = [(i, seed + i + k * CANDIDATE_SEED_STEP) for i in range(len(parts)) for k in range(best_of)]
-        sampled = self._codes_batched([prefixes[i] for i, _ in tries], [parts[i] for i, _ in tries],
-                                      [s for _, s in tries], self._sampling(temperature, top_k, top_p, ras,
-                                                                            cfg_scale), batch_size)
-        chosen = []
-        for i, prefix in enumerate(prefixes):
-            candidates = sampled[i * best_of:(i + 1) * best_of]
-            # A try the model ended beats one cut off at the length bound (still talking, or looping)
-            # whatever their scores; max keeps the first of equals; one candidate needs no scoring.
-            chosen.append(candidates[0] if best_of == 1 else max(
-                candidates, key=lambda c: (not c[1], self.score(prefix, c[0]))))
-        return chosen
+        tries = [(prefixes[i], parts[i], seed + i + k * CANDIDATE_SEED_STEP)
+                 for prefixes, parts in prepared for i in range(len(parts)) for k in range(best_of)]
+        sampled = iter(self._codes_batched([t[0] for t in tries], [t[1] for t in tries], [t[2] for t in tries],
+                                           self._sampling(temperature, top_k, top_p, ras, cfg_scale),
+                                           batch_size))
+        spoken = []
+        for prefixes, _ in prepared:
+            spoken.append([])
+            for prefix in prefixes:
+                candidates = [next(sampled) for _ in range(best_of)]
+                # A try the model ended beats one cut off at the length bound (still talking, or looping)
+                # whatever their scores; max keeps the first of equals; one candidate needs no scoring.
+                spoken[-1].append(candidates[0] if best_of == 1 else max(
+                    candidates, key=lambda c: (not c[1], self.score(prefix, c[0]))))
+        return spoken
 
     def render(self, parts, pause=0.25):
         """Decode the parts TTS.codes returned and join them with `pause` seconds of silence."""
@@ -450,8 +462,9 @@ def main(argv=None):
                         help="sample each part (a sentence or a few) N times and keep the try the model "
                              "finds most likely")
     parser.add_argument("--batch_size", type=int, default=8,
-                        help="tries sampled side by side (the parts of a text, and --best_of's tries): "
-                             "the speed changes, the codes do not")
+                        help="tries sampled side by side (the parts of a text, --best_of's tries, and "
+                             "this many lines of --text_file at a time): the speed changes, the codes hardly "
+                             "(float rounding may tip a rare sample)")
     parser.add_argument("--stream", action="store_true", help="decode and write audio as tokens arrive")
     parser.add_argument("--seed", type=int, default=0, help="part i of a text samples with seed + i")
     parser.add_argument("--max_chars", type=int, default=5000, help="longest text accepted")
@@ -493,24 +506,35 @@ def main(argv=None):
                 tts.prepare(text, args.speaker, prompt, args.max_chars)
             except TTSError as e:
                 raise TTSError(f"{where}{e}") from None
-        for text, out, _ in jobs:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            start = time.perf_counter()
+        # Streaming speaks one text at a time; otherwise up to --batch_size texts share the batches.
+        chunks = [jobs[i:i + 1] for i in range(len(jobs))] if args.stream else \
+            [jobs[i:i + args.batch_size] for i in range(0, len(jobs), args.batch_size)]
+        for chunk in chunks:
+            start, audio_seconds = time.perf_counter(), 0.0
             if args.stream:
+                (text, out, _), = chunk
+                out.parent.mkdir(parents=True, exist_ok=True)
                 first, n = write_stream(out, tts.stream(text, **options), tts.sample_rate)
+                audio_seconds = n / tts.sample_rate
                 note = f", first audio after {1000 * first:.0f} ms" if first is not None else ""
             else:
-                parts = tts.codes(text, **options, best_of=args.best_of, batch_size=args.batch_size)
-                wav = tts.render(parts)
-                save_audio(out, wav, tts.sample_rate)
-                cut = sum(cut for _, cut in parts)
-                n, note = len(wav), (f"; {cut} of {len(parts)} part(s) did not end by themselves and were "
-                                     f"stopped at the length bound (another --seed may end)" if cut else "")
+                spoken = tts.codes_many([text for text, _, _ in chunk], **options, best_of=args.best_of,
+                                        batch_size=args.batch_size)
+                for (_, out, _), parts in zip(chunk, spoken):
+                    wav = tts.render(parts)
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    save_audio(out, wav, tts.sample_rate)
+                    audio_seconds += len(wav) / tts.sample_rate
+                    cut = sum(cut for _, cut in parts)
+                    if len(chunk) > 1 or cut:
+                        print(f"{out}: {len(wav) / tts.sample_rate:.2f} s of audio" + (
+                            f"; {cut} of {len(parts)} part(s) did not end by themselves and were stopped at "
+                            f"the length bound (another --seed may end)" if cut else ""))
+                note = ""
             seconds = time.perf_counter() - start
-            audio_seconds = n / tts.sample_rate
             rtf = seconds / audio_seconds if audio_seconds else float("inf")
-            print(f"{out}: {audio_seconds:.2f} s of audio in {seconds:.2f} s, "
-                  f"real-time factor {rtf:.3f}{note}")
+            what = chunk[0][1] if len(chunk) == 1 else f"{len(chunk)} files side by side"
+            print(f"{what}: {audio_seconds:.2f} s of audio in {seconds:.2f} s, real-time factor {rtf:.3f}{note}")
     except (TTSError, OSError) as e:
         sys.exit(f"error: {e}")
 

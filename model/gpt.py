@@ -324,7 +324,9 @@ class GPT(nn.Module):
 
         Shorter prefixes are padded on the left, and the cache's key mask hides the pads from every real
         token. Rotary positions make the shift harmless: attention scores depend on the distance between
-        two tokens, which padding does not change.
+        two tokens, which padding does not change. What does change is the order of some float sums: a
+        padded row's logits differ from its own alone by about 1e-6, which now and then tips a sample the
+        other way (rows of equal length come out identical).
 
         cfg_scale != 1: classifier-free guidance. The same codes also extend each prefix without its text,
         in a second row, and the logits become unconditioned + cfg_scale * (conditioned - unconditioned):
