@@ -308,6 +308,8 @@ class TTS:
         sampled with its own seed, so it says what _codes says for it alone, but for a rare sample that a
         padded row's float rounding tips (generate_rows), or a padded batch that runs into max_seq_len
         first (parts of one text stay below it on their own; cut tells)."""
+        if batch_size < 1:
+            raise TTSError(f"batch_size {batch_size} < 1: sample at least one try at a time")
         results = []
         for first in range(0, len(prefixes), batch_size):
             batch = range(first, min(first + batch_size, len(prefixes)))
@@ -351,7 +353,8 @@ class TTS:
     def stream(self, text, speaker=None, prompt=None, temperature=0.5, top_k=50, top_p=0.9, ras=True,
                cfg_scale=None, seed=0, pause=0.25, max_chars=5000, lookahead=12, chunk=10):
         """Yield float tensors of samples as soon as they are decoded. prompt: a tts.prompt(...) result.
-        The same seed speaks the same codes as __call__."""
+        The same seed speaks the same codes as __call__ (but for a rare sample that a padded batch's float
+        rounding tips there: GPT.generate_rows)."""
         check_sampling(temperature, top_k, top_p, cfg_scale, seed=seed)
         prefixes, parts = self.prepare(text, speaker, prompt, max_chars)
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
@@ -526,14 +529,13 @@ def main(argv=None):
                     save_audio(out, wav, tts.sample_rate)
                     audio_seconds += len(wav) / tts.sample_rate
                     cut = sum(cut for _, cut in parts)
-                    if len(chunk) > 1 or cut:
-                        print(f"{out}: {len(wav) / tts.sample_rate:.2f} s of audio" + (
-                            f"; {cut} of {len(parts)} part(s) did not end by themselves and were stopped at "
-                            f"the length bound (another --seed may end)" if cut else ""))
-                note = ""
+                    note = (f"; {cut} of {len(parts)} part(s) did not end by themselves and were stopped at "
+                            f"the length bound (another --seed may end)" if cut else "")
+                    if len(chunk) > 1:  # one line a file; the time is the chunk's, below
+                        print(f"{out}: {len(wav) / tts.sample_rate:.2f} s of audio{note}")
             seconds = time.perf_counter() - start
             rtf = seconds / audio_seconds if audio_seconds else float("inf")
-            what = chunk[0][1] if len(chunk) == 1 else f"{len(chunk)} files side by side"
+            what, note = (chunk[0][1], note) if len(chunk) == 1 else (f"{len(chunk)} files side by side", "")
             print(f"{what}: {audio_seconds:.2f} s of audio in {seconds:.2f} s, real-time factor {rtf:.3f}{note}")
     except (TTSError, OSError) as e:
         sys.exit(f"error: {e}")

@@ -147,7 +147,19 @@ def test_rows_of_a_batch_speak_what_each_speaks_alone(step, cfg_scale):
     assert len(alone[1]) == 25 and len({len(codes) for codes in alone}) > 1  # rows end at different steps
 
 
-def test_rotary_positions_plain_and_aligned_to_the_text():
+def test_a_batch_ends_its_rows_where_the_longest_prefix_fills_max_seq_len():
+    """Rows share the padded length: beside a prefix of 61 tokens a short one gets 64 - 61 + 1 codes, as
+    many as the long one (the last code is never fed back), and not the 60 it would get alone."""
+    model = tiny_model(max_seq_len=64)
+    long, short = torch.randint(0, 256, (61,)), torch.tensor([START, *encode_text("hi"), SPEECH_START])
+    lengths = [0, 0]
+    for codes in model.generate_rows([long, short], [60, 60], [60, 60], temperature=0):
+        lengths = [n + (code is not None) for n, code in zip(lengths, codes)]
+    assert lengths == [4, 4]
+    assert len(model.generate(short[None], max_new_tokens=60, temperature=0, min_new_tokens=60)) == 60
+
+
+
     ids = torch.tensor([[START, speaker_id(0), *encode_text("abc"), SPEECH_START, TV + 5, TV + 9, TV + 5]])
     assert tiny_model().positions(ids).tolist() == [list(range(9))]  # plain: the sequence index
     # Aligned: byte j at 2.5 j (START and the speaker at 0), SPEECH_START at -1, code k at k.

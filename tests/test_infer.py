@@ -214,6 +214,8 @@ def test_batch_size_changes_the_speed_not_the_speech(tts, best_of):
     one, _ = tts(text, seed=2, cfg_scale=2.0, best_of=best_of, batch_size=1)
     batched, _ = tts(text, seed=2, cfg_scale=2.0, best_of=best_of, batch_size=3)
     assert torch.equal(one, batched)
+    with pytest.raises(TTSError, match="batch_size 0"):
+        tts.candidates(prefixes[0], "part", 2, seed=0, batch_size=0)
     if best_of == 1:
         streamed = torch.cat(list(tts.stream(text, seed=2, cfg_scale=2.0)))
         assert len(streamed) == len(one) and torch.allclose(streamed, one, atol=1e-4)
@@ -347,7 +349,8 @@ def test_cli_says_when_the_length_bound_stopped_a_part(checkpoint, tmp_path, mon
 
     monkeypatch.setattr(infer.TTS, "load", never_ending)
     assert run(["--text", "Say this.", "--out", str(tmp_path / "x.wav")], checkpoint) is None
-    assert "1 of 1 part(s) did not end by themselves" in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and "real-time factor" in out[0] and "1 of 1 part(s) did not end by themselves" in out[0]
 
 
 @pytest.mark.parametrize("extra, expected", [
