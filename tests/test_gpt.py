@@ -159,7 +159,7 @@ def test_a_batch_ends_its_rows_where_the_longest_prefix_fills_max_seq_len():
     assert len(model.generate(short[None], max_new_tokens=60, temperature=0, min_new_tokens=60)) == 60
 
 
-
+def test_rotary_positions_plain_and_aligned_to_the_text():
     ids = torch.tensor([[START, speaker_id(0), *encode_text("abc"), SPEECH_START, TV + 5, TV + 9, TV + 5]])
     assert tiny_model().positions(ids).tolist() == [list(range(9))]  # plain: the sequence index
     # Aligned: byte j at 2.5 j (START and the speaker at 0), SPEECH_START at -1, code k at k.
