@@ -313,16 +313,16 @@ class TTS:
         results = []
         for first in range(0, len(prefixes), batch_size):
             batch = range(first, min(first + batch_size, len(prefixes)))
-            rows = [self._row(prefixes[i], parts[i], seeds[i]) for i in batch]
+            most, fewest, generators = zip(*(self._row(prefixes[i], parts[i], seeds[i]) for i in batch))
             codes = [[] for _ in batch]
-            for step in self.model.generate_rows([prefixes[i][0] for i in batch], [r[0] for r in rows],
-                                                 [r[1] for r in rows], generators=[r[2] for r in rows],
-                                                 **sampling):
+            for step in self.model.generate_rows([prefixes[i][0] for i in batch], most, fewest,
+                                                 generators=generators, **sampling):
                 for spoken, code in zip(codes, step):
                     if code is not None:
                         spoken.append(code)
+            # The rows share the longest prefix's room in max_seq_len (generate_rows): a try this long was cut.
             longest = max(prefixes[i].shape[1] for i in batch)
-            limits = [min(r[0], self.model.cfg.max_seq_len - longest + 1) for r in rows]
+            limits = [min(m, self.model.cfg.max_seq_len - longest + 1) for m in most]
             results += [(c, len(c) >= limit) for c, limit in zip(codes, limits)]
         return results
 
