@@ -8,6 +8,7 @@ Evaluate the project's models with numbers a listener cares about, on audio the 
     python eval.py tts --out_dir out/eval_tts --asr --limit 40     # demo test split, every voice
     python eval.py tts --sentences lines.txt --ref_dir originals --out_dir out/eval_lines --speaker slt --asr
     python eval.py tts --out_dir out/eval_clone --clone --asr      # voices from prompts, not speaker tokens
+    python eval.py tts --split val --form lower_bare --asr --out_dir out/eval_bare   # typed as people type
     python eval.py text                                    # how much checkpoints/gpt.pt reads its text
     python eval.py compare out/eval_a out/eval_b           # is B's WER really lower than A's?
     python eval.py words out/eval_tts                      # missed words: rarely heard ones? late ones?
@@ -462,6 +463,37 @@ def evaluate_codec(args):
 # eval.py tts
 
 
+def _middle_space(text, insert):
+    """text with its middle space replaced by `insert` (a text without spaces is left as it is)."""
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    if not spaces:
+        return text
+    middle = spaces[len(spaces) // 2]
+    return text[:middle] + insert + text[middle + 1:]
+
+
+def _bare(text):
+    """The text without its final punctuation (and the spaces before it)."""
+    return re.sub(r"[\s.?!,;:]+$", "", text)
+
+
+# Ways people type a sentence, each made from its clean form (the corpus sentence), for `tts --form`:
+# the TTS should speak them as it speaks the clean form, which the WER is scored against.
+TYPED_FORMS = {
+    "clean": lambda t: t,
+    "lower_bare": lambda t: _bare(t).lower(),  # no capitals, no final punctuation
+    "upper": str.upper,  # ALL CAPS
+    "lower": str.lower,  # no capitals, punctuation kept
+    "spaces": lambda t: re.sub(r" ", lambda m: ["  ", "\t", "   "][m.start() % 3], t),  # several spaces, tabs
+    "line_break": lambda t: _middle_space(t, "\n"),  # a line break in the middle of the sentence
+    "curly": lambda t: "\u201c" + t.replace("'", "\u2019") + "\u201d",  # curly quotes and apostrophes
+    "trailing_comma": lambda t: _bare(t) + ",",
+    "trailing_dash": lambda t: _bare(t) + " -",
+    "ellipsis": lambda t: _bare(t) + "...",
+    "emoji": lambda t: _middle_space(t, " \U0001F642 "),  # an emoji between two words
+}
+
+
 def tts_jobs(args, tts):
     """[(name, text, speaker or None, reference audio path or None)]: lines of --sentences (named 001,
     002, ... with references of the same names in --ref_dir), or the demo test split of each voice."""
@@ -532,7 +564,7 @@ def evaluate_tts(args):
         for name, text, speaker, ref in jobs:  # every line checked before the long part starts
             try:
                 voice = None if speaker in prompts else speaker
-                tts.prepare(text, voice, prompts.get(speaker), args.max_chars)
+                tts.prepare(TYPED_FORMS[args.form](text), voice, prompts.get(speaker), args.max_chars)
                 if ref is not None:
                     audio_info(ref)
             except (TTSError, AudioError) as e:
@@ -557,7 +589,7 @@ def evaluate_tts(args):
         progress = tqdm(jobs, desc="tts", unit="utt", dynamic_ncols=True)
         for i, (name, text, speaker, ref) in enumerate(progress):
             timer = time.perf_counter()
-            parts = tts.codes(text, speaker=None if speaker in prompts else speaker,
+            parts = tts.codes(TYPED_FORMS[args.form](text), speaker=None if speaker in prompts else speaker,
                               prompt=prompts.get(speaker), temperature=args.temperature, top_k=args.top_k,
                               top_p=args.top_p, cfg_scale=args.cfg_scale, seed=args.seed + i,
                               max_chars=args.max_chars, best_of=args.best_of)
@@ -566,7 +598,7 @@ def evaluate_tts(args):
             out_path = args.out_dir / f"{name}.wav"
             out_path.parent.mkdir(parents=True, exist_ok=True)
             save_audio(out_path, wav, sample_rate)
-            record = dict(speaker=speaker, name=name, text=text, file=str(out_path),
+            record = dict(speaker=speaker, name=name, text=text, typed=TYPED_FORMS[args.form](text), file=str(out_path),
                           seconds=len(wav) / sample_rate, compute_seconds=seconds,
                           cut=sum(cut for _, cut in parts),  # parts the length bound stopped
                           reference=None if ref is None else str(ref),
@@ -613,7 +645,7 @@ def evaluate_tts(args):
     seconds_total = time.perf_counter() - start_time
     write_json(args.out_dir / "report.json", dict(
         command=shlex.join(["python"] + sys.argv), checkpoint=str(tts.checkpoint), codec=str(tts.codec_path),
-        device=str(device),
+        device=str(device), form=args.form,
         voices=voice, sampling=dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                                     cfg_scale=cfg_scale, seed=args.seed, best_of=args.best_of),
         metrics=metrics, seconds_total=seconds_total,
@@ -948,6 +980,9 @@ def build_parser():
     tts.add_argument("--best_of", type=int, default=1,
                      help="infer.py --best_of: sample each sentence N times, keep the most likely")
     tts.add_argument("--max_chars", type=int, default=5000)
+    tts.add_argument("--form", choices=list(TYPED_FORMS), default="clean",
+                     help="speak each sentence typed this way (lower_bare: lowercase, no final punctuation; "
+                          "upper: ALL CAPS; ...); WER is still scored against the sentence as written")
     tts.add_argument("--asr", action="store_true", help="transcribe with pocketsphinx and report WER")
     tts.add_argument("--asr_workers", type=int, default=1,
                      help="processes running the recogniser (each uses one core)")

@@ -14,7 +14,8 @@ Speak text with the TTS GPT (model/gpt.py) and the speech codec (tokenizer/codec
     for chunk in tts.stream("Hello there."): ...        # float tensors, as the tokens arrive
 
 How a text is spoken:
-1. normalise it (tokenizer/text.py) and split it at sentence ends into parts short enough for the model;
+1. normalise it (tokenizer/text.py) and split it at sentence ends into parts short enough for the model,
+   each ending with . ? or ! as every training sentence did (a text typed without one gets a full stop);
 2. for each part, lay out [START] [speaker] text [SPEECH_START], or, to clone a voice, [START] prompt_text
    text [SPEECH_START] prompt_codes (model/sequence.py), and let the GPT continue it with speech codes until
    it predicts END. The number of codes is bounded by the text: END is forbidden below a minimum and
@@ -36,9 +37,9 @@ import torch
 
 from dataset.audio import AudioError, audio_info, load_audio, save_audio
 from dataset.encode_corpus import codec_fits
-from model.sequence import TEXT_VOCAB_SIZE, build_example, encode_text
+from model.sequence import TEXT_VOCAB_SIZE, build_example, spoken_ids
 from tokenizer.codec import Codec
-from tokenizer.text import normalize
+from tokenizer.text import end_sentence, normalize
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_GPT = ROOT / "checkpoints" / "gpt.pt"
@@ -222,7 +223,8 @@ class TTS:
 
     def prompt(self, wav_path, text):
         """(prompt text ids, prompt codes) for cloning the voice of wav_path, whose transcript is text."""
-        if not text or not re.search(r"\w", normalize(text)):
+        text = normalize(text or "")  # ends as a sentence does, so its last word and the text's first stay apart
+        if not re.search(r"\w", text):
             raise TTSError("a voice prompt needs its transcript: pass --prompt_text with what is said in it")
         try:
             file_rate, n_samples = audio_info(wav_path)  # the length first: a long file is never loaded
@@ -236,11 +238,7 @@ class TTS:
         if seconds < 0.5 or wav.abs().max() < 1e-3:
             raise TTSError(f"prompt {wav_path} is {'silent' if seconds >= 0.5 else 'shorter than 0.5 s'}: "
                            f"a voice prompt must hold speech")
-        text = normalize(text)
-        # Training transcripts end with their punctuation; without it the prompt's last word and the
-        # text's first would run together into one.
-        text = text if re.search(r"[.!?]$", text) else text + "."
-        return encode_text(text), self.codec.encode(wav.to(self.device)).tolist()
+        return spoken_ids(text), self.codec.encode(wav.to(self.device)).tolist()
 
     def prepare(self, text, speaker, prompt, max_chars):
         """(prefix ids (1, T0) per part, the parts' texts) for a text, checked: a TTSError says what is
@@ -266,9 +264,12 @@ class TTS:
         if max_bytes < 20:
             raise TTSError("the voice prompt leaves no room for text: use a shorter prompt" if prompt else
                            f"a context of {self.model.cfg.max_seq_len} tokens leaves no room for text and speech")
-        prefixes, parts = [], split_text(spoken, max_bytes)
+        # Every part ends as a sentence does, as every training text did: the model learned that speech ends
+        # after that mark, and without it runs on (a part cut at a comma, too). One byte kept for the mark.
+        parts = [end_sentence(part) for part in split_text(spoken, max_bytes - 1)]
+        prefixes = []
         for part in parts:
-            ids, _ = build_example(encode_text(part), [], TEXT_VOCAB_SIZE,
+            ids, _ = build_example(spoken_ids(part), [], TEXT_VOCAB_SIZE,
                                    speaker=None if speaker is None else self.speaker_map[speaker],
                                    prompt_text_ids=prompt_text, prompt_codes=prompt_codes,
                                    speech_vocab_size=self.codec.codebook_size)
@@ -278,7 +279,7 @@ class TTS:
     def max_codes(self, prefix, part):
         """The most codes one part may take: its length bound, or what max_seq_len leaves after the prefix.
         A try of this many codes was stopped, not ended by the model."""
-        n_bytes = len(encode_text(part))
+        n_bytes = len(part.encode())
         return min(math.ceil(1.5 * self.speech_per_byte[1] * n_bytes) + self.pad_codes,
                    self.model.cfg.max_seq_len - prefix.shape[1] + 1)
 
@@ -286,7 +287,7 @@ class TTS:
         """What one part's sampling takes beside the shared settings: the most and the fewest codes it may
         take, and its generator."""
         low = self.speech_per_byte[0]
-        return (self.max_codes(prefix, part), int(0.75 * low * len(encode_text(part))),
+        return (self.max_codes(prefix, part), int(0.75 * low * len(part.encode())),
                 torch.Generator(self.device).manual_seed(seed))
 
     def _sampling(self, temperature, top_k, top_p, ras, cfg_scale):

@@ -209,7 +209,12 @@ if args.init_from and not args.resume:
     codec.load_state_dict(saved.state_dict())
     print(f"initialised from {args.init_from}")
 if checkpoint is not None:
-    codec.load_state_dict(checkpoint["codec"])
+    missing, unexpected = codec.load_state_dict(checkpoint["codec"], strict=False)
+    if unexpected or set(missing) - {"quantizer.steps_since_init"}:
+        sys.exit(f"error: {args.out_dir / 'last.pt'} holds another codec (missing {missing[:3]}, unexpected "
+                 f"{unexpected[:3]})")
+    if missing and codec.quantizer.initialized:  # a run saved before the count existed settled long ago
+        codec.quantizer.steps_since_init.fill_(codec.quantizer.settle_steps)
     discriminators.load_state_dict(checkpoint["discriminators"])
     opt_g.load_state_dict(checkpoint["opt_g"])
     opt_d.load_state_dict(checkpoint["opt_d"])

@@ -45,7 +45,12 @@ def speaker_id(index):
 
 def encode_text(text):
     """Any Unicode string -> the UTF-8 bytes of its normalised form, as a list of ids in [0, 256)."""
-    return list(normalize(text).encode("utf-8"))
+    return spoken_ids(normalize(text))
+
+
+def spoken_ids(spoken):
+    """Text that is normalised already -> its UTF-8 bytes as ids: encode_text without normalising again."""
+    return list(spoken.encode("utf-8"))
 
 
 def build_example(text_ids, speech_codes, text_vocab_size, speaker=None, prompt_text_ids=None,

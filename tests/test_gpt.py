@@ -11,7 +11,7 @@ from dataset.speech_tokens import open_codes, select
 from model.gpt import GPT, PRESETS, GPTConfig, KVCache
 from model.sampling import sample_next
 from model.sequence import (IGNORE, PAD, SPEECH_START, START, TEXT_VOCAB_SIZE, build_example, collate,
-                            encode_text, speaker_id, without_text)
+                            encode_text, speaker_id, spoken_ids, without_text)
 from tokenizer.text import normalize
 
 SPEECH_VOCAB = 64
@@ -72,7 +72,7 @@ def test_forward_does_not_shift_targets_again():
 def test_encode_text_and_collate():
     text = encode_text("Café — naïve 日本 Dr. Smith paid $5")
     assert all(0 <= t < 256 for t in text)
-    assert bytes(text).decode("utf-8") == "café, naïve 日本 doctor smith paid five dollars"
+    assert bytes(text).decode("utf-8") == "café, naïve 日本 doctor smith paid five dollars."
     examples = [build_example([1, 2], [3], TV, speech_vocab_size=SPEECH_VOCAB),
                 build_example([1, 2, 3, 4], [3, 4, 5], TV, speech_vocab_size=SPEECH_VOCAB)]
     ids, targets = collate(examples)
@@ -160,13 +160,13 @@ def test_a_batch_ends_its_rows_where_the_longest_prefix_fills_max_seq_len():
 
 
 def test_rotary_positions_plain_and_aligned_to_the_text():
-    ids = torch.tensor([[START, speaker_id(0), *encode_text("abc"), SPEECH_START, TV + 5, TV + 9, TV + 5]])
+    ids = torch.tensor([[START, speaker_id(0), *spoken_ids("abc"), SPEECH_START, TV + 5, TV + 9, TV + 5]])
     assert tiny_model().positions(ids).tolist() == [list(range(9))]  # plain: the sequence index
     # Aligned: byte j at 2.5 j (START and the speaker at 0), SPEECH_START at -1, code k at k.
     assert tiny_model(text_position_step=2.5).positions(ids).tolist() == [[0, 0, 0, 2.5, 5, -1, 0, 1, 2]]
     # With a voice prompt the bytes (prompt text, then text) and the codes (prompt codes, then speech)
     # each count on: the prompt is simply the start of the same alignment.
-    prompted = torch.tensor([[START, *encode_text("ab"), *encode_text("c"), SPEECH_START, TV + 1, TV + 2]])
+    prompted = torch.tensor([[START, *spoken_ids("ab"), *spoken_ids("c"), SPEECH_START, TV + 1, TV + 2]])
     assert tiny_model(text_position_step=2.0).positions(prompted).tolist() == [[0, 0, 2, 4, -1, 0, 1]]
 
 

@@ -34,7 +34,7 @@ from einops import rearrange
 from torch.nn.utils.parametrizations import weight_norm
 
 # Quantizer statistics that only training needs; Codec.save leaves them out.
-TRAINING_ONLY = ("quantizer.ema_", "quantizer.latents_since_used")
+TRAINING_ONLY = ("quantizer.ema_", "quantizer.latents_since_used", "quantizer.steps_since_init")
 KEEP_FP32 = ("quantizer.codebook", "quantizer.center")
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "codec.pt"
 
@@ -146,15 +146,16 @@ class VectorQuantizer(nn.Module):
       to each code, i.e. online k-means; the encoder is pulled towards its codes by a commitment loss.
     - Rounding has no gradient, so the straight-through estimator copies the decoder's gradient from the
       quantized vectors onto the latents: z + (q - z).detach() is q forward and z backward.
-    - Centring: a fresh conv encoder's latents share one large common vector (measured: norm ~8 against
-      a spread of ~0.4 between frames), and every optimizer step moves that common part by about the
-      spread, faster than any EMA codebook can follow, so a whole batch lands on one or two codes. Codes
-      therefore live relative to the mean latent: in training the batch mean, in inference its running
-      average (`center`), much as batch norm does, but only for the mean. The price: in training a frame's
-      code depends on the rest of its batch. Measured with the shipped codec on 1 s clips: in batches of
-      8 (train_tokenizer.py's default) 58 % of frames get the code encode() gives them (74 % in batches
-      of 48, 7 % for one clip alone), the neighbouring codes decoding almost alike (mel distance 0.310
-      against 0.305), so train on several clips a batch. (--decoder_only runs the quantizer as encode().)
+    - Centring: a fresh conv encoder's latents share one large common vector (norm ~8 against a spread
+      of ~0.4 between frames), and every optimizer step moves that common part by about the spread,
+      faster than any EMA codebook can follow, so a whole batch lands on one or two codes. Codes therefore
+      live relative to a centre, the running average of the batches' mean latents (`center`). While the
+      codebook is young (before its k-means initialisation and for `settle_steps` steps after it) a batch
+      is centred on its own mean, which follows the moving common part at once; from then on training
+      centres exactly as `encode` does, on the running average. Centring on the batch mean for the whole
+      run, as codecs trained before this rule did (the shipped one included), makes a frame's code
+      depend on the rest of its batch: with the shipped codec only 58 % of frames in batches of 8 got
+      the code encode() gives them, so the encoder learned from codes the GPT never sees.
     - Initialisation from data: the codebook starts as k-means (k-means++ seeded) of the most recent
       `buffer_size` centred latents once that many have been seen; until then latents pass through
       unquantized.
@@ -165,9 +166,12 @@ class VectorQuantizer(nn.Module):
       than the codebook has codes.
     """
 
-    def __init__(self, codebook_size, dim, decay=0.99, dead_after=4, buffer_size=None):
+    def __init__(self, codebook_size, dim, decay=0.99, dead_after=4, buffer_size=None, settle_steps=None):
         super().__init__()
         self.codebook_size, self.decay, self.dead_after = codebook_size, decay, dead_after
+        # Steps for the running centre to forget the young encoder: the EMA keeps decay ** 300 (5 %) of
+        # what it was 300 steps earlier at the default decay.
+        self.settle_steps = round(3 / (1 - decay)) if settle_steps is None else settle_steps
         buffer_size = buffer_size or 4 * codebook_size
         self.register_buffer("codebook", torch.randn(codebook_size, dim))  # (K, D), relative to center
         self.register_buffer("center", torch.zeros(dim))  # (D,) running mean of the latents
@@ -175,6 +179,7 @@ class VectorQuantizer(nn.Module):
         self.register_buffer("ema_sum", torch.zeros(codebook_size, dim))  # (K, D) average sum of latents
         self.register_buffer("latents_since_used", torch.zeros(codebook_size))  # (K,)
         self.register_buffer("initialized", torch.tensor(False))
+        self.register_buffer("steps_since_init", torch.tensor(0))  # training steps since the k-means init
         # Recent latents for the k-means initialisation (a batch may hold fewer latents than K codes).
         self.register_buffer("recent", torch.zeros(buffer_size, dim), persistent=False)
         self.n_recent = 0
@@ -193,14 +198,21 @@ class VectorQuantizer(nn.Module):
     def lookup(self, codes):  # codes (...) -> latent-space vectors (..., D)
         return F.embedding(codes, self.codebook) + self.center
 
+    @property
+    def settled(self):
+        """Whether training centres on the running average, as encode() does (see the class docstring)."""
+        return bool(self.initialized) and int(self.steps_since_init) >= self.settle_steps
+
     def forward(self, z):
-        """z (B, D, N) -> (quantized (B, D, N), codes (B, N), commitment loss, stats dict)"""
+        """z (B, D, N) -> (quantized (B, D, N), codes (B, N), commitment loss, stats dict). In eval mode,
+        and in training once settled, the codes are exactly encode()'s for the same latents."""
         B, D, N = z.shape
         z = rearrange(z, "b d n -> (b n) d").float()  # (M, D); fp32 even under autocast
-        center = z.mean(0).detach() if self.training else self.center  # (D,)
+        batch_mean = z.mean(0).detach()  # (D,)
+        center = self.center.clone() if not self.training or self.settled else batch_mean  # (D,)
         r = z - center  # (M, D) centred latents
         if self.training:
-            self.center.lerp_(center, 1 - self.decay)
+            self.center.lerp_(batch_mean, 1 - self.decay)  # after its use: this batch saw encode()'s centre
             if not self.initialized:
                 self._remember(r.detach())
                 if self.n_recent < len(self.recent):  # not enough latents yet for k-means: pass through
@@ -208,6 +220,9 @@ class VectorQuantizer(nn.Module):
                     stats = {"codes_used": 0, "perplexity": 0.0}
                     return rearrange(z, "(b n) d -> b d n", b=B), codes, z.new_zeros(()), stats
                 self._kmeans_init(frames_per_batch=len(r))
+                self.center.copy_(batch_mean)  # the running average starts from the latents the codes fit
+            else:
+                self.steps_since_init += 1
         codes = self.nearest(r)  # (M,)
         quantized = F.embedding(codes, self.codebook)  # (M, D) centred
         commitment = F.mse_loss(r, quantized)  # the codebook is a buffer: only the encoder moves
@@ -393,19 +408,40 @@ class Codec(nn.Module):
 
     def forward(self, wav):
         """Training pass. wav (B, T), T a multiple of the hop, already peak-normalised.
-        Returns (reconstruction (B, T), codes (B, N), commitment loss, quantizer stats)."""
-        quantized, codes, commitment, stats = self.quantizer(self.encoder(wav))
+        Returns (reconstruction (B, T), codes (B, N), commitment loss, quantizer stats).
+
+        The encoder and the quantizer run in fp32 even under autocast: bf16 latents would round a frame
+        onto another code than encode() (fp32) gives it, and the decoder would learn from codes that the
+        GPT never speaks. Once the quantizer has settled, the codes here are encode()'s, row by row."""
+        with torch.autocast(wav.device.type, enabled=False):
+            latents = self.encoder(wav.float())  # (B, D, N)
+        quantized, codes, commitment, stats = self.quantizer(latents)
         return self.decoder(quantized), codes, commitment, stats
 
     @torch.no_grad()
-    def encode(self, wav, chunk_seconds=4.0):
+    def encode(self, wav, chunk_seconds=4.0, lengths=None):
         """wav (T,) or (B, T) at self.sample_rate -> codes (N,) or (B, N), N = ceil(T / hop). A 2-D wav
         with more rows than samples is taken for (samples, channels) and refused, as are NaN and inf.
         Each row is peak-normalised first, as in training. Audio longer than a chunk goes through in
         chunks, which bounds memory and also saves time: the first stages run at the full sample rate,
-        and a short chunk's activations (16 channels x 64,000 samples x 4 bytes = 4 MB for 4 s) stay in
-        the CPU's caches. Measured on 2 cores, 10 s of audio (memory kept, keep_freed_memory): 159 to 168 ms
-        in one piece, 112 to 120 ms in 4 s chunks."""
+        and a short chunk's activations stay in the CPU's caches.
+
+        Every sample of a row is its audio, zeros included: the encoder sees past the end of a row, so a
+        short clip padded into a batch gets other codes near its end than it gets alone. For rows of
+        different lengths give `lengths` (B,): row i is then its first lengths[i] samples, encoded as if
+        alone, and its codes past ceil(lengths[i] / hop) are -1 (no audio there)."""
+        if lengths is not None:
+            wav = torch.as_tensor(wav, dtype=torch.float32)
+            lengths = [int(n) for n in lengths]
+            if wav.dim() != 2 or len(lengths) != len(wav) or not all(0 <= n <= wav.shape[1] for n in lengths):
+                raise ValueError(f"lengths {lengths[:4]}: give one length per row of a (B, T) wav, each "
+                                 f"from 0 to T = {wav.shape[-1]}")
+            codes = torch.full((len(wav), math.ceil(wav.shape[1] / self.hop_length)), -1, dtype=torch.long,
+                               device=self.codebook_device)
+            for row, n in enumerate(lengths):  # one at a time: exactly what each row gives alone
+                row_codes = self.encode(wav[row, :n], chunk_seconds)
+                codes[row, :len(row_codes)] = row_codes
+            return codes
         wav = torch.as_tensor(wav, dtype=torch.float32).to(self.codebook_device)
         if wav.dim() not in (1, 2) or (wav.dim() == 2 and len(wav) > wav.shape[1] > 0):
             # (T, 2) would pass as a batch of T clips of 2 samples: stereo from a file reader, most likely
@@ -515,6 +551,7 @@ class Codec(nn.Module):
         # Saved files carry no EMA statistics; give every code unit credit so that training can go on
         # from here (train_tokenizer.py --init_from) without the codebook jumping on the first update.
         codec.quantizer.initialized.fill_(True)
+        codec.quantizer.steps_since_init.fill_(codec.quantizer.settle_steps)  # a saved codec has settled
         codec.quantizer.ema_count.fill_(1.0)
         codec.quantizer.ema_sum.copy_(codec.quantizer.codebook)
         keep_freed_memory()
