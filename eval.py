@@ -582,6 +582,11 @@ def evaluate_tts(args):
     voice = "prompt " + str(args.prompt_wav) if args.prompt_wav else ("prompts from the test split"
                                                                        if args.clone else "speaker tokens")
     cfg_scale = tts.cfg_scale if args.cfg_scale is None else args.cfg_scale
+    typed = [TYPED_FORMS[args.form](text) for _, text, _, _ in jobs]
+    # Sentences whose typed form normalises to the clean form's text: the model hears the same input.
+    same_text = sum(normalize(t) == normalize(text) for t, (_, text, _, _) in zip(typed, jobs))
+    if args.form != "clean":
+        print(f"typed as {args.form}: {same_text} of {len(jobs)} sentences normalise to the text as written")
     print(f"{len(jobs)} sentences; model {tts.checkpoint}, voices by {voice}, "
           f"guidance {cfg_scale:g}{f', best of {args.best_of}' if args.best_of > 1 else ''}, on {device}")
     records, pending = [], []
@@ -589,7 +594,7 @@ def evaluate_tts(args):
         progress = tqdm(jobs, desc="tts", unit="utt", dynamic_ncols=True)
         for i, (name, text, speaker, ref) in enumerate(progress):
             timer = time.perf_counter()
-            parts = tts.codes(TYPED_FORMS[args.form](text), speaker=None if speaker in prompts else speaker,
+            parts = tts.codes(typed[i], speaker=None if speaker in prompts else speaker,
                               prompt=prompts.get(speaker), temperature=args.temperature, top_k=args.top_k,
                               top_p=args.top_p, cfg_scale=args.cfg_scale, seed=args.seed + i,
                               max_chars=args.max_chars, best_of=args.best_of)
@@ -598,7 +603,7 @@ def evaluate_tts(args):
             out_path = args.out_dir / f"{name}.wav"
             out_path.parent.mkdir(parents=True, exist_ok=True)
             save_audio(out_path, wav, sample_rate)
-            record = dict(speaker=speaker, name=name, text=text, typed=TYPED_FORMS[args.form](text), file=str(out_path),
+            record = dict(speaker=speaker, name=name, text=text, typed=typed[i], file=str(out_path),
                           seconds=len(wav) / sample_rate, compute_seconds=seconds,
                           cut=sum(cut for _, cut in parts),  # parts the length bound stopped
                           reference=None if ref is None else str(ref),
@@ -645,7 +650,7 @@ def evaluate_tts(args):
     seconds_total = time.perf_counter() - start_time
     write_json(args.out_dir / "report.json", dict(
         command=shlex.join(["python"] + sys.argv), checkpoint=str(tts.checkpoint), codec=str(tts.codec_path),
-        device=str(device), form=args.form,
+        device=str(device), form=args.form, form_same_text=same_text,
         voices=voice, sampling=dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                                     cfg_scale=cfg_scale, seed=args.seed, best_of=args.best_of),
         metrics=metrics, seconds_total=seconds_total,

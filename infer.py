@@ -90,17 +90,18 @@ class StreamDecoder:
     """
     Codes arriving one at a time -> waveform chunks, each ready as soon as enough codes have arrived.
 
-    The codec's decoder is not causal: the samples of frame n depend on codes n - R .. n + R (R ≈ 29: eight
-    ConvNeXt layers of kernel 7 and the input conv see 3 frames each way, the inverse STFT 2 more). So each
-    chunk is decoded with `context` codes before it and `lookahead` codes after it, and only its own frames
-    are kept. With context and lookahead ≥ R every sample equals the all-at-once decoding; smaller values
-    trade a little accuracy for less delay. Where two chunks meet, `crossfade` frames are decoded by both
+    The codec's decoder is not causal: the samples of frame n depend on codes n - R .. n + R (R is
+    codec.decoder.reach(): 3 frames each way for the input conv and for every ConvNeXt layer of kernel 7,
+    and the inverse STFT's overlap). So each chunk is decoded with `context` codes before it (default: R)
+    and `lookahead` codes after it, and only its own frames are kept. With context and lookahead ≥ R every
+    sample equals the all-at-once decoding; smaller values trade a little accuracy for less delay. Where two chunks meet, `crossfade` frames are decoded by both
     and blended linearly, so the small disagreement a short lookahead leaves can never make a click.
     """
 
-    def __init__(self, codec, chunk=10, lookahead=12, context=32, crossfade=1):
+    def __init__(self, codec, chunk=10, lookahead=12, context=None, crossfade=1):
         self.codec, self.chunk, self.lookahead = codec, chunk, lookahead
-        self.context, self.fade = context, crossfade * codec.hop_length
+        self.context = codec.decoder.reach() if context is None else context  # past codes: nothing less
+        self.fade = crossfade * codec.hop_length
         self.codes, self.done = [], 0  # codes so far; frames whose samples are out (or in the tail)
         self.tail = None  # the last `fade` samples of the previous chunk, still to be blended
 

@@ -179,6 +179,14 @@ class HelpWithDefaults(argparse.HelpFormatter):
         return action.help + " (default: %(default)s)"
 
 
+def positive(text):
+    """argparse type of a learning rate: a clear error for 0 or less, which would train nothing."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
 def at_least_one(text):
     """argparse type of the flags a step count divides by, or that a run needs at least one of: a clear
     error for 0 instead of a ZeroDivisionError (or an empty set) later."""
@@ -213,7 +221,7 @@ def add_training_args(parser, lr_default):
         help="tokens per micro-batch and process, counting padding (default: 4096 on a CPU, 16384 on a GPU)")
     add("--batch_size", type=int, default=64, help="at most this many utterances per micro-batch")
     add("--grad_accum", type=at_least_one, default=1, help="micro-batches per optimizer step")
-    add("--lr", type=float, default=None, help=f"peak learning rate (default: {lr_default})")
+    add("--lr", type=positive, default=None, help=f"peak learning rate (default: {lr_default})")
     add("--warmup", type=int, default=None, help="steps of linear learning-rate warm-up")
     add("--weight_decay", type=float, default=0.1, help="AdamW weight decay on matrices and embeddings")
     add("--grad_clip", type=float, default=1.0, help="clip the gradient norm to this (0: no clipping)")

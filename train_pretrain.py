@@ -60,5 +60,6 @@ if config is None:
     config = GPTConfig(speech_vocab_size=train_set.speech_vocab_size, max_seq_len=args.max_seq_len,
                        dropout=args.dropout, text_position_step=args.text_position_step, **sizes)
 # 1e-3 for the small cpu preset, 3e-4 from the gpu preset up: wider models need smaller steps to stay stable.
-args.lr = args.lr or (1e-3 if config.d_model <= 256 else 3e-4)
+if args.lr is None:
+    args.lr = 1e-3 if config.d_model <= 256 else 3e-4
 train_gpt(GPT(config), train_set, val_set, args, distributed, desc="pretrain")

@@ -41,5 +41,6 @@ if args.lora_rank > 0:
     add_lora(model, args.lora_rank, args.lora_alpha)
 # LoRA's new matrices start at zero and can take large steps; moving every pretrained weight calls for small
 # ones, or the model forgets what pretraining taught it (with 300 utterances that comes fast).
-args.lr = args.lr or (1e-3 if args.lora_rank > 0 else 1e-4)
+if args.lr is None:
+    args.lr = 1e-3 if args.lora_rank > 0 else 1e-4
 train_gpt(model, train_set, val_set, args, distributed, desc="sft")

@@ -44,7 +44,7 @@ from tokenizer.codec import Codec, CodecConfig, code_stats, peak_normalize
 from tokenizer.discriminators import (MultiPeriodDiscriminator, MultiResolutionDiscriminator, MultiScaleMelLoss,
                                       discriminator_loss, feature_matching_loss, generator_adversarial_loss)
 from train_common import (CSVLog, TimeBudget, at_least_one, atomic_save, autocast, load_checkpoint,
-                          pick_device, plain_args, rng_state, seed_everything, set_rng_state)
+                          pick_device, plain_args, positive, rng_state, seed_everything, set_rng_state)
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--data", default="demo", help="'demo' or a corpus folder (LJSpeech, LibriTTS, wav+txt)")
@@ -63,7 +63,7 @@ parser.add_argument("--init_from", type=Path, default=None,
                     help="start from the weights of a saved codec.pt (optimizers and discriminators start fresh)")
 parser.add_argument("--batch_size", type=at_least_one, default=8, help="clips per step")
 parser.add_argument("--segment_seconds", type=float, default=1.0, help="length of each training clip")
-parser.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (generator and discriminators)")
+parser.add_argument("--lr", type=positive, default=3e-4, help="peak learning rate (generator and discriminators)")
 parser.add_argument("--gan_start", type=int, default=5_000, help="step at which the discriminators join")
 parser.add_argument("--mel_weight", type=float, default=45.0, help="weight of the mel L1 loss")
 parser.add_argument("--adv_weight", type=float, default=1.0, help="weight of the adversarial loss")

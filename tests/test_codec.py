@@ -337,6 +337,7 @@ def test_load_of_something_else_is_one_line(codec, tmp_path):
         with pytest.raises(ValueError) as error:
             Codec.load(tmp_path / name)
         assert "\n" not in str(error.value) and f"{name}: not a codec saved by Codec.save" in str(error.value)
+        assert len(str(error.value).split(": ")) > 3  # the error's own words follow its type: what went wrong
 
 
 def test_tiny_codec_learns_to_reconstruct():

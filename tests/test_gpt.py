@@ -358,3 +358,11 @@ def test_guided_generation_matches_full_forward(step):
     assert guided.tolist() != greedy_by_full_forward(model, prefix, n)
     assert model.generate(prefix, max_new_tokens=n, temperature=0, min_new_tokens=n, cfg_scale=1.0).tolist() \
         == greedy_by_full_forward(model, prefix, n)
+
+
+def test_without_text_takes_one_prefix():
+    prefix = torch.tensor([START, speaker_id(0), *spoken_ids("hi."), SPEECH_START])
+    assert without_text(prefix).tolist() == [START, speaker_id(0), SPEECH_START]
+    assert without_text(prefix[None]).tolist() == [[START, speaker_id(0), SPEECH_START]]
+    with pytest.raises(ValueError, match="one prefix"):
+        without_text(torch.stack([prefix, prefix]))

@@ -183,6 +183,21 @@ def test_stream_decoder_equals_decoding_at_once_with_full_context():
         assert torch.allclose(torch.cat(pieces), full, atol=1e-5)
 
 
+def test_stream_decoder_asks_the_decoder_for_its_reach():
+    """A deeper decoder sees further: by default the stream keeps decoder.reach() codes of context, so with
+    that much lookahead it still equals decoding at once (a fixed context of 32 would not: reach is 41)."""
+    torch.manual_seed(0)
+    deep = Codec(CodecConfig(codebook_size=CODES, codebook_dim=8, encoder_channels=4, encoder_max_channels=16,
+                             decoder_dim=32, decoder_intermediate=64, decoder_layers=12)).eval()
+    deep.quantizer.initialized.fill_(True)
+    reach = deep.decoder.reach()
+    assert reach == 41 and StreamDecoder(deep).context == reach
+    codes = torch.randint(0, CODES, (160,), generator=torch.Generator().manual_seed(2))
+    decoder = StreamDecoder(deep, chunk=5, lookahead=reach)
+    streamed = torch.cat([decoder.push(c) for c in codes.tolist()] + [decoder.flush()])
+    assert torch.allclose(streamed, deep.decode(codes), atol=1e-5)
+
+
 def test_stream_decoder_with_short_lookahead_on_real_speech():
     codec = Codec.load()
     codes = codec.encode(load_audio(DEMO_DIR / "audio" / "slt" / "slt_0001.ogg"))
@@ -550,6 +565,31 @@ def test_eval_tts_counts_the_utterances_the_length_bound_stopped(checkpoint, tmp
     assert [u["cut"] for u in report["utterances"]] == [0, 1] and report["metrics"]["all"]["cut"] == 1
     header, _, row = capsys.readouterr().out.strip().splitlines()[-3:]
     assert row.split()[header.split().index("cut") - 2] == "1"  # "audio s" and "mean s" are two words each
+
+
+def test_eval_tts_speaks_typed_forms_and_scores_the_sentence_as_written(checkpoint, tmp_path):
+    """--form types each sentence another way: a form that normalises to the written text speaks the
+    same audio (same seed, same input); the report keeps the written text, which the WER is scored on."""
+    import json
+
+    import eval as evaluation
+    written = ["Is it late, Dr. Lee?", "The bus was late."]
+    assert [evaluation.TYPED_FORMS[form](written[0]) for form in ("lower_bare", "upper", "trailing_dash")] == [
+        "is it late, dr. lee", "IS IT LATE, DR. LEE?", "Is it late, Dr. Lee -"]
+    sentences = tmp_path / "s.txt"
+    sentences.write_text("\n".join(written) + "\n", encoding="utf-8")
+    reports, audio = {}, {}
+    for form in ("clean", "upper", "emoji", "lower_bare"):
+        evaluation.main(["tts", "--sentences", str(sentences), "--out_dir", str(tmp_path / form), "--checkpoint",
+                         str(checkpoint), "--speaker", "slt", "--form", form])
+        reports[form] = json.loads((tmp_path / form / "report.json").read_text())
+        audio[form] = [sf.read(str(tmp_path / form / name))[0] for name in ("001.wav", "002.wav")]
+    assert [u["text"] for u in reports["upper"]["utterances"]] == written
+    assert [u["typed"] for u in reports["upper"]["utterances"]] == [w.upper() for w in written]
+    assert [reports[form]["form_same_text"] for form in ("clean", "upper", "emoji", "lower_bare")] == [2, 2, 2, 1]
+    for form in ("upper", "emoji"):
+        assert all(np.array_equal(a, b) for a, b in zip(audio[form], audio["clean"]))
+    assert np.array_equal(audio["lower_bare"][1], audio["clean"][1])  # "the bus was late" gets its full stop
 
 
 def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):

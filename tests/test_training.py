@@ -519,7 +519,8 @@ def test_bad_resume_and_zero_step_flags_are_one_line_errors(tmp_path):
     unreadable = f"error: {tmp_path / 'last.pt'} is not a readable checkpoint"
     cases = ((["--out_dir", tmp_path, "--resume"], unreadable),
              (["--eval_every", 0], "--eval_every: must be at least 1, got 0"),
-             (["--grad_accum", 0], "--grad_accum: must be at least 1, got 0"))
+             (["--grad_accum", 0], "--grad_accum: must be at least 1, got 0"),
+             (["--lr", 0], "--lr: must be above 0, got 0"))  # once silently replaced by the default
     for extra, message in cases:
         result = run_script("train_pretrain.py", "--data", tmp_path / "no_codes", "--device", "cpu", *extra)
         assert result.returncode != 0 and "Traceback" not in result.stderr

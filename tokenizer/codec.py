@@ -309,7 +309,10 @@ def istft_same(spec, n_fft, hop_length, window):
     end leaves N * hop, and frame i is then centred on sample i * hop + hop / 2: the middle of the hop
     that token i encoded. (torch.istft's centred mode trims n_fft / 2 instead, giving (N - 1) * hop
     samples, one hop short and half a hop out of line with the encoder.) The sum is divided by the
-    overlap-added squared window, the least-squares inverse of a windowed STFT.
+    overlap-added squared window, the least-squares inverse of a windowed STFT. That envelope never
+    nears zero on the samples kept: with the codec's n_fft = 4 hops at least two Hann windows overlap
+    every one of them (the smallest value, at the ends, is about 0.75 of the 1.5 in the middle); the
+    floor only guards other ratios of n_fft to hop, whose edges a window may barely cover.
     """
     frames = torch.fft.irfft(spec, n=n_fft, dim=1) * window[None, :, None]  # (B, n_fft, N)
     n_frames = frames.shape[-1]
@@ -318,7 +321,7 @@ def istft_same(spec, n_fft, hop_length, window):
     audio = F.fold(frames, **fold)[:, 0, 0]  # (B, length) overlap-add
     envelope = F.fold((window**2)[None, :, None].expand(1, -1, n_frames), **fold)[0, 0, 0]  # (length,)
     pad = (n_fft - hop_length) // 2
-    return audio[:, pad:-pad] / envelope[pad:-pad]  # (B, N * hop)
+    return audio[:, pad:-pad] / envelope[pad:-pad].clamp(min=1e-6)  # (B, N * hop)
 
 
 class Decoder(nn.Module):
@@ -543,7 +546,8 @@ class Codec(nn.Module):
                      for k, v in checkpoint["state_dict"].items()}
             result = codec.load_state_dict(state, strict=False)  # saved files leave out the EMA statistics
         except Exception as e:  # truncated, not a torch file, training state, a GPT, other shapes: many kinds
-            raise ValueError(f"{not_a_codec}: {type(e).__name__}") from None
+            reason = (str(e).strip().splitlines() or [""])[0][:200]  # what went wrong, in one line
+            raise ValueError(f"{not_a_codec}: {type(e).__name__}{': ' + reason if reason else ''}") from None
         missing = [k for k in result.missing_keys if not k.startswith(TRAINING_ONLY)]
         if missing or result.unexpected_keys:
             raise ValueError(f"{path}: not a codec of this version (missing {missing[:3]}, "
