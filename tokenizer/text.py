@@ -30,7 +30,8 @@ Rules, in the order they apply (an earlier rule must never eat a later one's inp
    it learned that speech ends after that mark: without it, it runs on.
 
 Punctuation that shapes prosody (. , ? ! ; : ' and a hyphen inside a word) is kept. Normalised text
-normalises to itself, so code that normalises twice is safe (a test checks it on random text).
+normalises to itself, so code that normalises twice is safe: the rules run again on their own output
+until it stops changing (a test checks it on random text).
 """
 import re
 import unicodedata
@@ -78,18 +79,21 @@ YEAR_AFTER = {"was", "is", "were", "will", "had", "has", "saw", "brought", "bega
               "but", "when", "we", "i", "he", "she", "they", "it", "you", "the", "season", "election",
               "census", "olympics", "model", "edition", "vintage", "budget", "tour", "world", "war",
               "summer", "winter", "spring", "autumn", "fall", "to", "ad", "bc", "bce", "ce"}
-SYMBOLS = str.maketrans({"&": " and ", "+": " plus ", "@": " at ", "=": " equals ", "#": " number ", "%": " percent ",
-           "/": " slash ", "±": " plus or minus ", "×": " times ", "÷": " divided by ", "°": " degrees ",
-           "$": " dollars ", "£": " pounds ", "€": " euros ", "¥": " yen ", "¢": " cents ", "₹": " rupees ",
-           "`": "'", "(": ", ", ")": ", ", "[": ", ", "]": ", ", "{": ", ", "}": ", "})
+SYMBOLS = str.maketrans({
+    "&": " and ", "+": " plus ", "@": " at ", "=": " equals ", "#": " number ", "%": " percent ",
+    "/": " slash ", "±": " plus or minus ", "×": " times ", "÷": " divided by ", "°": " degrees ",
+    "$": " dollars ", "£": " pounds ", "€": " euros ", "¥": " yen ", "¢": " cents ", "₹": " rupees ",
+    "`": "'", "(": ", ", ")": ", ", "[": ", ", "]": ", ", "{": ", ", "}": ", "})
 # (NFKC, applied first, has already made "\u2026" three dots and a no-break space a space.)
 TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2212": "-",
                             "\u2010": "-", "\u2011": "-"})
 NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"  # 5, 12,500, 3.14
-UNIT_PATTERN = re.compile(rf"({NUMBER})\s?(" + "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
+UNIT_PATTERN = re.compile(rf"({NUMBER})\s?("
+                          + "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
                           + r")(?![\w/])(?:\.(?=\s+[a-z]))?", re.IGNORECASE)  # "ft. tall": no sentence end
 GLUED_UNIT_PATTERN = re.compile(rf"({NUMBER})(" + "|".join(GLUED_UNITS) + r")\b")
-MONTH_DAY_PATTERN = re.compile(r"\b(" + "|".join(MONTHS) + r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?)"
+MONTH_DAY_PATTERN = re.compile(r"\b(" + "|".join(MONTHS)
+                               + r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?)"
                                r"\s+(\d{1,2})(?:st|nd|rd|th)?\b(?![:.,]\d)", re.IGNORECASE)
 AFTER_A_DATE_PATTERN = re.compile(r"\b(?:" + "|".join(MONTHS) + r") [a-z ]+,\s*$")  # "june fourteenth, "
 # What normalised text is made of: letters and combining marks of any script, the space, and these.
@@ -277,7 +281,8 @@ def _unit(match):
 
 
 def _plural_number(match):
-    """'1990s' -> 'nineteen nineties', '2000s' -> 'two thousands', '80s' -> 'eighties', '100s' -> 'hundreds'."""
+    """'1990s' -> 'nineteen nineties', '2000s' -> 'two thousands', '80s' -> 'eighties',
+    '100s' -> 'hundreds'."""
     digits = match.group(1)
     if len(digits) > 15:
         return match.group(0)
@@ -299,7 +304,8 @@ def _plain_number(match):
         before = re.findall(r"[^\W\d_]+", before_text[-40:])
         after_word = re.match(r"\s*([^\W\d_]*)", match.string[match.end():]).group(1).lower()
         after_a_date = AFTER_A_DATE_PATTERN.search(before_text)
-        if (before and before[-1] in YEAR_BEFORE) or after_a_date or not after_word or after_word in YEAR_AFTER:
+        cued = (before and before[-1] in YEAR_BEFORE) or after_a_date
+        if cued or not after_word or after_word in YEAR_AFTER:
             return f" {year_to_words(int(text))} "
     return f" {_integer(text)} "
 
@@ -359,26 +365,30 @@ def _normalize_once(text):
     text = text.replace("\u2013", ", ").replace("\u2014", ", ")  # other dashes: a pause
     text = re.sub(r"\bNo\.\s?(?=\d)", "number ", text)  # "No. 5", but not the word "no." ending a sentence
     text = MONTH_DAY_PATTERN.sub(_month_day, text)
-    # 3. Ordinals first, so that "1st." is no abbreviation. Abbreviations: only with their period and not
-    # after or before a letter, so the word "no" or "st" inside a sentence, and "e.g." or "U.S." are left alone.
+    # 3. Ordinals first, so that "1st." is no abbreviation. Abbreviations: only with their period and
+    # not after or before a letter, so the word "no" or "st" inside a sentence, and "e.g." or "U.S." are
+    # left alone.
     text = re.sub(r"(?<!\d)(?<!\d,)(\d{1,3}(?:,\d{3})+|\d+)(st|nd|rd|th)\b",  # "1,000th" too
-                  lambda m: f" {ordinal_to_words(int(m.group(1).replace(',', '')))} ", text, flags=re.IGNORECASE)
+                  lambda m: f" {ordinal_to_words(int(m.group(1).replace(',', '')))} ", text,
+                  flags=re.IGNORECASE)
     # Units before abbreviations: "20ms." is no "Ms."; "5 ft. tall" has no sentence end.
     text = UNIT_PATTERN.sub(_unit, text)
     text = re.sub(r"(?<=\d)\s?([ap])\.?m(?:(\.)(?![A-Za-z])|(?![.\w]))", _am_pm, text, flags=re.IGNORECASE)
-    text = re.sub(r"(?<![A-Za-z])(?<![A-Za-z]\.)([ap])\.m(?:(\.)(?![A-Za-z])|(?![.\w]))", _am_pm, text, flags=re.IGNORECASE)
+    text = re.sub(r"(?<![A-Za-z])(?<![A-Za-z]\.)([ap])\.m(?:(\.)(?![A-Za-z])|(?![.\w]))", _am_pm, text,
+                  flags=re.IGNORECASE)  # "a.m." without a number, but not inside "p.m.p.m." or "a.m.r."
     text = re.sub(r"(?<![A-Za-z])([A-Za-z]+)\.(?![A-Za-z])", _abbreviation, text)
-    text = re.sub(r"([$£€¥₹])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s(thousand|million|billion|trillion)\b"
-                  r"(?!-)(?:\s+(?:dollars?|pounds?|euros?|yen|rupees?)\b)?", _money_scaled, text,
+    text = re.sub(r"([$£€¥₹])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s"
+                  r"(thousand|million|billion|trillion)\b(?!-)(?:\s+(?:dollars?|pounds?|euros?|yen|rupees?)\b)?",
+                  _money_scaled, text,
                   flags=re.IGNORECASE)
-    text = re.sub(r"([$£€¥₹])(\d+)(?:\.(\d+))?(k|m|bn)\b", lambda m: _money_scaled(m, {"k": "thousand", "m": "million",
-                  "bn": "billion"}[m.group(4).lower()]), text, flags=re.IGNORECASE)  # $5m
+    text = re.sub(r"([$£€¥₹])(\d+)(?:\.(\d+))?(k|m|bn)\b", lambda m: _money_scaled(
+        m, {"k": "thousand", "m": "million", "bn": "billion"}[m.group(4).lower()]), text, flags=re.IGNORECASE)
     text = re.sub(r"([$£€¥₹])\s?(\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d+))?(?<=\d)",
                   lambda m: _money(*m.groups()), text)
     text = re.sub(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s?([$£€¥₹])",
                   lambda m: _money(m.group(3), m.group(1), m.group(2)), text)  # 100€
-    text = re.sub(r"(?<![\d.,])(\d+)\s?¢", lambda m: f" {_integer(m.group(1))} cent{'' if m.group(1) == '1' else 's'} ",
-                  text)
+    text = re.sub(r"(?<![\d.,])(\d+)\s?¢", lambda m: _money("$", "0", m.group(1).zfill(2))
+                  if len(m.group(1)) <= 2 else f" {_integer(m.group(1))} cents ", text)  # 50¢
     text = re.sub(r"((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s?%", lambda m: f" {m.group(1)} percent ", text)
     text = re.sub(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)", _time, text)
     text = re.sub(r"(?<![\d.,])'?(\d+)'?s\b", _plural_number, text)
@@ -388,9 +398,10 @@ def _normalize_once(text):
     # 4. Numbers. Digits in three or more groups joined by dots (12.5.2024, 1.2.3, 192.168.0.1) are no
     # decimal number, and their dots no sentence end: each group is read, joined by "dot".
     text = re.sub(r"(?<![\d.])\d+(?:\.\d+){2,}(?![\d])", lambda m: " " + " dot ".join(
-        year_to_words(int(g)) if _looks_like_year(g) else _integer(g) for g in m.group(0).split(".")) + " ", text)
-    text = re.sub(r"(?<![\w.,-])-(?=\.?\d)", " minus ", text)
-    text = re.sub(r"(?<=[^\W\d_])-(?=\d)|(?<=\d)-(?=[^\W\d_])", " ", text)  # COVID-19, 3-year-old  # -5, -3.5, -.5; "5-3" was a range above
+        year_to_words(int(g)) if _looks_like_year(g) else _integer(g) for g in m.group(0).split("."))
+        + " ", text)
+    text = re.sub(r"(?<![\w.,-])-(?=\.?\d)", " minus ", text)  # -5, -3.5, -.5; "5-3" was a range above
+    text = re.sub(r"(?<=[^\W\d_])-(?=\d)|(?<=\d)-(?=[^\W\d_])", " ", text)  # COVID-19, 3-year-old
     text = re.sub(r"(?<![\d.])(\d[\d,]*)\.(\d+)",
                   lambda m: f" {_integer(m.group(1))} point {digits_to_words(m.group(2))} ", text)
     text = re.sub(r"(?<![\w.])\.(\d+)", lambda m: f" point {digits_to_words(m.group(1))} ", text)  # .5
