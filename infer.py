@@ -94,8 +94,9 @@ class StreamDecoder:
     codec.decoder.reach(): 3 frames each way for the input conv and for every ConvNeXt layer of kernel 7,
     and the inverse STFT's overlap). So each chunk is decoded with `context` codes before it (default: R)
     and `lookahead` codes after it, and only its own frames are kept. With context and lookahead ≥ R every
-    sample equals the all-at-once decoding; smaller values trade a little accuracy for less delay. Where two chunks meet, `crossfade` frames are decoded by both
-    and blended linearly, so the small disagreement a short lookahead leaves can never make a click.
+    sample equals the all-at-once decoding; smaller values trade a little accuracy for less delay. Where
+    two chunks meet, `crossfade` frames are decoded by both and blended linearly, so the small
+    disagreement a short lookahead leaves can never make a click.
     """
 
     def __init__(self, codec, chunk=10, lookahead=12, context=None, crossfade=1):
@@ -224,7 +225,7 @@ class TTS:
 
     def prompt(self, wav_path, text):
         """(prompt text ids, prompt codes) for cloning the voice of wav_path, whose transcript is text."""
-        text = normalize(text or "")  # ends as a sentence does, so its last word and the text's first stay apart
+        text = normalize(text or "")  # ends as a sentence does: its last word and the text's first stay apart
         if not re.search(r"\w", text):
             raise TTSError("a voice prompt needs its transcript: pass --prompt_text with what is said in it")
         try:

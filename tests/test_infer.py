@@ -139,6 +139,21 @@ def test_split_text_keeps_every_word_and_respects_the_limit():
     assert split_text("one sentence here. and another one.", 20) == ["one sentence here.", "and another one."]
 
 
+def test_every_part_ends_as_a_sentence_ends(tts):
+    """A text typed without a final mark, and a long one cut at commas and spaces: each part the model
+    reads ends with . ? or !, as every training sentence did, and each prefix holds that part's bytes once
+    normalised (not normalised again)."""
+    prefixes, parts = tts.prepare("the bus was late", "slt", None, 5000)
+    assert parts == ["the bus was late."]
+    assert bytes(t for t in prefixes[0][0].tolist() if t < 256).decode() == "the bus was late."
+    long = "a clause, " * 60 + "and words " * 60 + "and a question?"
+    prefixes, parts = tts.prepare(long, "slt", None, 5000)
+    assert len(parts) > 3 and all(part[-1] in ".?!" for part in parts) and parts[-1].endswith("question?")
+    assert all(len(part.encode()) <= 200 for part in parts)
+    for prefix, part in zip(prefixes, parts):
+        assert bytes(t for t in prefix[0].tolist() if t < 256).decode() == part
+
+
 def test_long_text_is_split_and_every_part_is_spoken(tts, monkeypatch):
     spoken, batches = [], []
     original = GPT.generate_rows
