@@ -333,7 +333,7 @@ class TTS:
                    cfg_scale=None, batch_size=8):
         """n tries at the speech codes of one part: try k is sampled with seed + k * CANDIDATE_SEED_STEP,
         so try 0 is what one try speaks; batch_size tries at a time. What best_of chooses from, and what
-        train_dpo.py judges."""
+        lab/train_dpo.py judges."""
         tries = self._codes_batched([prefix] * n, [part] * n, [seed + k * CANDIDATE_SEED_STEP for k in range(n)],
                                     self._sampling(temperature, top_k, top_p, ras, cfg_scale), batch_size)
         return [codes for codes, _ in tries]

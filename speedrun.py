@@ -21,9 +21,15 @@ import sys
 import time
 from pathlib import Path
 
-from eval import write_json
+from dataset.encode_corpus import write_atomic
 
 ROOT = Path(__file__).resolve().parent
+
+
+def write_json(path, obj):
+    """A JSON file written atomically (dataset/encode_corpus.py, write_atomic): no half-written report."""
+    write_atomic(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
+
 
 # Steps per stage. cpu: fits 2 CPU cores in a few hours; gpu: one GPU, where the codec also gets its
 # adversarial stage. The GPT trains with text dropout and speaks with classifier-free guidance
@@ -138,12 +144,12 @@ def main(argv=None):
                                      *gpt_resume], log,
         done=lambda: steps_done(gpt_dir, p["gpt_steps"], "model.pt"), spent=spent)
     limit = ["--limit", str(p["eval_limit"])]
-    command = python + ["eval.py", "codec", "--codec", str(codec_dir / "codec.pt"), "--out_dir",
+    command = python + ["lab/eval.py", "codec", "--codec", str(codec_dir / "codec.pt"), "--out_dir",
                         str(out / "eval_codec"), "--device", p["device"], *limit, *asr]
     minutes["codec evaluation"] = run_stage(
         "codec evaluation", command, log,
         done=lambda: evaluated(out / "eval_codec" / "report.json", command, codec_dir / "codec.pt"), spent=spent)
-    tts_command = python + ["eval.py", "tts", "--checkpoint", str(gpt_dir / "model.pt"), "--out_dir",
+    tts_command = python + ["lab/eval.py", "tts", "--checkpoint", str(gpt_dir / "model.pt"), "--out_dir",
                             str(out / "eval_tts"), "--device", p["device"], "--cfg_scale", str(p["cfg_scale"]),
                             *limit, *asr]
     minutes["TTS evaluation"] = run_stage(

@@ -6,7 +6,7 @@ voice with the Festival speech synthesizer, resampled to 16 kHz and stored as FL
     python dataset/make_demo.py --voices kal       # just one voice
     python dataset/make_demo.py --voices kal ked slt awb=cmu_us_awb_cg   # add another Festival voice
     python dataset/make_demo.py --skip_encoded     # after the corpus grew: only what codes/ lacks
-    python dataset/make_demo.py --lines my.txt --out_dir out/my_refs   # originals of any lines, for eval.py
+    python dataset/make_demo.py --lines my.txt --out_dir out/my_refs   # originals of any lines, for lab/eval.py
 
 What it writes:
 - dataset/demo/metadata.csv       `id|speaker|split|text`, one utterance a line (committed)
@@ -158,7 +158,7 @@ def encoded_texts(codes_dir):
 
 
 def speak_lines(args):
-    """--lines: every line of a text file in every voice, named as eval.py tts names what it speaks."""
+    """--lines: every line of a text file in every voice, named as lab/eval.py tts names what it speaks."""
     if args.out_dir.resolve() == DEMO_DIR.resolve():
         sys.exit("error: --lines needs an --out_dir of its own (not the demo corpus folder)")
     try:
@@ -206,7 +206,7 @@ def main():
                              "GPT training needs only the tokens, so a grown corpus needs audio for the new ones")
     parser.add_argument("--lines", type=Path, default=None,
                         help="instead of the corpus: speak line i of this file into OUT_DIR/{voice}/{i:03d}.wav "
-                             "(1-based, eval.py tts's names), the originals its --ref_dir compares with")
+                             "(1-based, lab/eval.py tts's names), the originals its --ref_dir compares with")
     args = parser.parse_args()
 
     if args.lines is not None:

@@ -314,7 +314,7 @@ class GPT(nn.Module):
         """Speak several prefixes at once, one row of the batch each: prefixes a list of 1-D id tensors,
         usually [START] [speaker?] text [SPEECH_START]; max_new_tokens, min_new_tokens and generators one
         per row. Yields, step by step, a list with each row's new code (an int), or None for a row that has
-        ended; stops when all have. On 2 CPU cores 8 rows, guided, cost 2.7 times one row a step (bench.py).
+        ended; stops when all have. On 2 CPU cores 8 rows, guided, cost 2.7 times one row a step (lab/bench.py).
 
         The prefixes run once to fill the KV cache, then each new code is one single-token step. END is
         forbidden for a row's first min_new_tokens codes; a row ends at END, at its max_new_tokens, or when

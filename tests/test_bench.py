@@ -1,11 +1,11 @@
-"""bench.py prints numbers (no timing is asserted: machines differ); these check that the numbers it prints
+"""lab/bench.py prints numbers (no timing is asserted: machines differ); these check that the numbers it prints
 are consistent with each other and with the model they describe."""
 import re
 
 import pytest
 import torch
 
-from bench import main
+from lab.bench import main
 from model.gpt import GPT, PRESETS, GPTConfig
 
 
@@ -60,7 +60,7 @@ def test_codec_and_tts_bench_print_their_figures(capsys):
 
 
 def test_synthetic_training_batches_fill_seq_len_and_bad_sizes_are_refused():
-    from bench import synthetic_batch
+    from lab.bench import synthetic_batch
     ids, targets = synthetic_batch(1024, 1024, 256, torch.Generator().manual_seed(0))
     assert ids.shape == targets.shape == (4, 256)
     for bad in (["--seq_len", "48"], ["--seconds", "0"], ["--rows", "0"]):

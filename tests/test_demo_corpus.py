@@ -195,7 +195,7 @@ def test_make_demo_reproduces_committed_audio_and_resumes(tmp_path):
 
 @needs_festival
 def test_make_demo_lines_speaks_any_text_under_eval_names_and_resumes(tmp_path):
-    # The originals eval.py tts --ref_dir needs for sentences outside the corpus: line i -> {voice}/{i:03d}.wav.
+    # The originals lab/eval.py tts --ref_dir needs for sentences outside the corpus: line i -> {voice}/{i:03d}.wav.
     (tmp_path / "lines.txt").write_text("Nope.\n\nAt 7:15.\n", encoding="utf-8")
     out = tmp_path / "refs"
     command = [sys.executable, str(ROOT / "dataset" / "make_demo.py"), "--lines", str(tmp_path / "lines.txt"),

@@ -1,4 +1,4 @@
-"""Tests for train_dpo.py: the sentence sample, pairs from judged tries, sequence log-probabilities against
+"""Tests for lab/train_dpo.py: the sentence sample, pairs from judged tries, sequence log-probabilities against
 the model's own loss, the DPO loss and what it learns, resumable tries, and a whole tiny run (with a
 stand-in for the recogniser) that resumes exactly."""
 import json
@@ -9,8 +9,8 @@ from dataclasses import asdict
 import pytest
 import torch
 
-import eval as eval_module
-import train_dpo
+from lab import eval as eval_module
+from lab import train_dpo
 from infer import TTS
 from model.gpt import GPT, GPTConfig
 from model.sequence import TEXT_VOCAB_SIZE, build_example, collate, encode_text
@@ -181,7 +181,7 @@ def test_tries_match_best_of_candidates_and_are_not_spoken_twice(corpus, tmp_pat
     with pytest.raises(SystemExit, match="tries of another model"):
         run_main(monkeypatch, pool, other, codes, tmp_path, "--max_steps", "1")
     torch.save({"model": {}, "optimizer": {}, "step": 1, "rng": [], "args": {"lr": 1.0}}, tmp_path / "last.pt")
-    with pytest.raises(SystemExit, match="not a last.pt of train_dpo.py"):
+    with pytest.raises(SystemExit, match="not a last.pt of lab/train_dpo.py"):
         run_main(monkeypatch, pool, checkpoint, codes, tmp_path, "--max_steps", "1", "--resume")
 
 

@@ -1,4 +1,4 @@
-"""eval.py: word and character error rates (against jiwer), the recogniser, STOI, `eval.py codec`."""
+"""lab/eval.py: word and character error rates (against jiwer), the recogniser, STOI, `lab/eval.py codec`."""
 import importlib.util
 import json
 import math
@@ -13,7 +13,7 @@ import soundfile as sf
 import torch
 
 from dataset.audio import load_audio
-from eval import (Recognizer, character_error_rate, normalize_for_wer, stoi_score, word_edits,
+from lab.eval import (Recognizer, character_error_rate, normalize_for_wer, stoi_score, word_edits,
                   word_error_rate)
 from tokenizer.codec import Codec, CodecConfig
 
@@ -121,7 +121,7 @@ def installed(name):
 
 
 def run_eval(*args):
-    return subprocess.run([sys.executable, "eval.py", *map(str, args)], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "lab/eval.py", *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True)
 
 
@@ -198,7 +198,7 @@ def write_report(folder, records):
 
 def test_paired_bootstrap_matches_scipy():
     scipy_stats = pytest.importorskip("scipy.stats")
-    from eval import paired_bootstrap
+    from lab.eval import paired_bootstrap
     rng = np.random.default_rng(0)
     original = rng.integers(0, 4, size=150)
     errors_a = original + rng.integers(0, 4, size=150)
@@ -261,7 +261,7 @@ def test_compare_command(tmp_path):
 def test_heard_words_marks_one_longest_common_subsequence():
     from itertools import combinations
 
-    from eval import heard_words
+    from lab.eval import heard_words
     assert heard_words("the cat sat".split(), "the cat sat".split()) == [True, True, True]
     assert heard_words("the cat sat".split(), []) == [False, False, False]
     assert heard_words("the cat sat on the mat".split(), "a cat sat in the hat".split()) == \

@@ -11,7 +11,7 @@ import infer
 from dataset.audio import load_audio
 from dataset.encode_corpus import file_sha256
 from dataset.readers import DEMO_DIR
-from eval import character_error_rate
+from lab.eval import character_error_rate
 from infer import TTS, StreamDecoder, TTSError, split_text
 from model.gpt import GPT, GPTConfig
 from model.sampling import repetition_aware
@@ -549,13 +549,13 @@ def test_a_new_decoder_serves_a_model_trained_on_the_same_tokens(checkpoint, tmp
 
 
 # -----------------------------------------------------------------------------------------------------
-# eval.py tts
+# lab/eval.py tts
 
 
 def test_eval_tts_counts_the_utterances_the_length_bound_stopped(checkpoint, tmp_path, monkeypatch, capsys):
     import json
 
-    import eval as evaluation
+    from lab import eval as evaluation
     load = infer.TTS.load
     ends_at = {"One.": True, "Two words.": False}  # END likeliest at once, or never
 
@@ -587,7 +587,7 @@ def test_eval_tts_speaks_typed_forms_and_scores_the_sentence_as_written(checkpoi
     same audio (same seed, same input); the report keeps the written text, which the WER is scored on."""
     import json
 
-    import eval as evaluation
+    from lab import eval as evaluation
     written = ["Is it late, Dr. Lee?", "The bus was late."]
     assert [evaluation.TYPED_FORMS[form](written[0]) for form in ("lower_bare", "upper", "trailing_dash")] == [
         "is it late, dr. lee", "IS IT LATE, DR. LEE?", "Is it late, Dr. Lee -"]
@@ -618,7 +618,7 @@ def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
     refs.mkdir()
     sf.write(str(refs / "001.wav"), 0.1 * np.random.default_rng(0).standard_normal(16000), 16000)
     asr = ["--asr"] if importlib.util.find_spec("pocketsphinx") else []
-    result = subprocess.run([sys.executable, "eval.py", "tts", "--sentences", str(sentences), "--ref_dir",
+    result = subprocess.run([sys.executable, "lab/eval.py", "tts", "--sentences", str(sentences), "--ref_dir",
                              str(refs), "--out_dir", str(out), "--checkpoint", str(checkpoint), "--speaker",
                              "slt", *asr], capture_output=True, text=True, cwd=infer.ROOT)
     assert result.returncode == 0, result.stderr
@@ -646,14 +646,14 @@ def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
                   ["--sentences", str(sentences), "--asr", "--asr_workers", "0"],
                   ["--speaker", "bob"],  # the demo's test sentences, in a voice the model lacks
                   ["--sentences", str(sentences), "--temperature", "nan"]):
-        bad = subprocess.run([sys.executable, "eval.py", "tts", "--out_dir", str(tmp_path / "bad"),
+        bad = subprocess.run([sys.executable, "lab/eval.py", "tts", "--out_dir", str(tmp_path / "bad"),
                               "--checkpoint", str(checkpoint), *extra],
                              capture_output=True, text=True, cwd=infer.ROOT)
         assert bad.returncode != 0 and bad.stderr.startswith("error:"), (extra, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
     assert not (tmp_path / "bad").exists()
     (tmp_path / "a_file").write_text("")
-    bad = subprocess.run([sys.executable, "eval.py", "tts", "--out_dir", str(tmp_path / "a_file"), "--sentences",
+    bad = subprocess.run([sys.executable, "lab/eval.py", "tts", "--out_dir", str(tmp_path / "a_file"), "--sentences",
                           str(sentences), "--checkpoint", str(checkpoint)], capture_output=True, text=True,
                          cwd=infer.ROOT)
     assert bad.returncode != 0 and bad.stderr.startswith("error: --out_dir"), bad.stderr

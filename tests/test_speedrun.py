@@ -49,8 +49,8 @@ def test_an_evaluation_counts_as_done_only_for_the_same_command(tmp_path):
     source = tmp_path / "model.pt"
     source.write_bytes(b"weights")
     report = tmp_path / "report.json"
-    command = [sys.executable, "eval.py", "tts", "--limit", "40", "--asr"]
-    report.write_text(json.dumps({"command": "python eval.py tts --limit 40 --asr"}))
+    command = [sys.executable, "lab/eval.py", "tts", "--limit", "40", "--asr"]
+    report.write_text(json.dumps({"command": "python lab/eval.py tts --limit 40 --asr"}))
     assert evaluated(report, command, source)
     assert not evaluated(report, command[:-1], source)  # without --asr: another measurement
     assert not evaluated(report, command[:4] + ["60", "--asr"], source)

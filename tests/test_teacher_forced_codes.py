@@ -1,4 +1,4 @@
-"""Tests for dataset/teacher_forced_codes.py: the guided logits of a padded batch against one position at a
+"""Tests for lab/teacher_forced_codes.py: the guided logits of a padded batch against one position at a
 time, and a whole tiny run: which utterances, their lengths, the share left true, the files it writes."""
 import json
 import sys
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from dataset import teacher_forced_codes as tf
+from lab import teacher_forced_codes as tf
 from dataset.encode_corpus import load_codes
 from dataset.speech_tokens import SpeechTokens
 from model.gpt import GPT, GPTConfig
@@ -45,7 +45,7 @@ def test_guided_logits_of_a_padded_batch_match_one_position_at_a_time():
 
 
 def run(monkeypatch, checkpoint, codes, out_dir, *extra):
-    monkeypatch.setattr(sys, "argv", ["teacher_forced_codes.py", "--checkpoint", str(checkpoint), "--codes",
+    monkeypatch.setattr(sys, "argv", ["lab/teacher_forced_codes.py", "--checkpoint", str(checkpoint), "--codes",
                                       str(codes), "--out_dir", str(out_dir), *extra])
     tf.main()
     return load_codes(out_dir)

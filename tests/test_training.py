@@ -563,7 +563,7 @@ def test_log_resumed_at_a_step_drops_the_rows_written_after_it(tmp_path):
 
 
 def test_eval_text_scores_the_speech_with_its_own_another_and_no_text(pretrained, capsys):
-    from eval import build_parser
+    from lab.eval import build_parser
     codes, out = pretrained
     args = build_parser().parse_args(["text", "--checkpoint", str(out / "model.pt"), "--data", str(codes)])
     means = args.run(args)

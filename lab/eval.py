@@ -1,17 +1,17 @@
 """
 Evaluate the project's models with numbers a listener cares about, on audio the model never trained on.
 
-    python eval.py codec                                   # demo test split through checkpoints/codec.pt
-    python eval.py codec --asr                             # ... plus word error rates (pocketsphinx)
-    python eval.py codec --codec out/codec/codec.pt --speakers slt --limit 20 --asr
-    python eval.py codec --wav_dir my_recordings --out_dir out/eval_mine
-    python eval.py tts --out_dir out/eval_tts --asr --limit 40     # demo test split, every voice
-    python eval.py tts --sentences lines.txt --ref_dir originals --out_dir out/eval_lines --speaker slt --asr
-    python eval.py tts --out_dir out/eval_clone --clone --asr      # voices from prompts, not speaker tokens
-    python eval.py tts --split val --form lower_bare --asr --out_dir out/eval_bare   # typed as people type
-    python eval.py text                                    # how much checkpoints/gpt.pt reads its text
-    python eval.py compare out/eval_a out/eval_b           # is B's WER really lower than A's?
-    python eval.py words out/eval_tts                      # missed words: rarely heard ones? late ones?
+    python lab/eval.py codec                                   # demo test split through checkpoints/codec.pt
+    python lab/eval.py codec --asr                             # ... plus word error rates (pocketsphinx)
+    python lab/eval.py codec --codec out/codec/codec.pt --speakers slt --limit 20 --asr
+    python lab/eval.py codec --wav_dir my_recordings --out_dir out/eval_mine
+    python lab/eval.py tts --out_dir out/eval_tts --asr --limit 40     # demo test split, every voice
+    python lab/eval.py tts --sentences lines.txt --ref_dir originals --out_dir out/eval_lines --speaker slt --asr
+    python lab/eval.py tts --out_dir out/eval_clone --clone --asr      # voices from prompts, not speaker tokens
+    python lab/eval.py tts --split val --form lower_bare --asr --out_dir out/eval_bare   # typed as people type
+    python lab/eval.py text                                    # how much checkpoints/gpt.pt reads its text
+    python lab/eval.py compare out/eval_a out/eval_b           # is B's WER really lower than A's?
+    python lab/eval.py words out/eval_tts                      # missed words: rarely heard ones? late ones?
 
 `codec` sends every utterance through encode -> decode, writes the resynthesis to --out_dir (so you can
 listen to it), prints a table per speaker and saves everything in --out_dir/report.json:
@@ -65,6 +65,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
 
 from dataset.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioError, audio_info, load_audio, save_audio
 from dataset.readers import DEMO_DIR, Corpus, CorpusError, Utterance, read_corpus, read_demo
@@ -252,7 +254,7 @@ def mean(values):
 
 
 # -----------------------------------------------------------------------------------------------------
-# eval.py codec
+# lab/eval.py codec
 
 
 def read_wav_dir(folder):
@@ -460,7 +462,7 @@ def evaluate_codec(args):
 
 
 # -----------------------------------------------------------------------------------------------------
-# eval.py tts
+# lab/eval.py tts
 
 
 def _middle_space(text, insert):
@@ -670,7 +672,7 @@ def evaluate_tts(args):
 
 
 # -----------------------------------------------------------------------------------------------------
-# eval.py compare
+# lab/eval.py compare
 
 
 def read_report(path):
@@ -683,7 +685,7 @@ def read_report(path):
         report = json.loads(path.read_text(encoding="utf-8"))
         records = report["utterances"]
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{path}: not a report.json of eval.py ({type(e).__name__}: {e})") from None
+        raise ValueError(f"{path}: not a report.json of lab/eval.py ({type(e).__name__}: {e})") from None
     seen, out = Counter(), {}
     for r in records:
         heard = r.get("heard", r.get("heard_resynthesis"))
@@ -694,7 +696,7 @@ def read_report(path):
         seen[key] += 1
         out[key + (seen[key],)] = (words, heard, r.get("heard_original"))
     if not out:
-        raise ValueError(f"{path}: no transcribed sentences (run eval.py with --asr)")
+        raise ValueError(f"{path}: no transcribed sentences (run lab/eval.py with --asr)")
     return out
 
 
@@ -765,7 +767,7 @@ def compare_reports(args):
 
 
 # -----------------------------------------------------------------------------------------------------
-# eval.py words
+# lab/eval.py words
 
 
 def heard_words(reference, hypothesis):
@@ -896,7 +898,7 @@ def evaluate_text_use(args):
     picked = [i for indices in data.by_speaker.values() if len(indices[:args.limit]) > 1
               for i in indices[:args.limit]]
     if not picked:
-        raise SystemExit("error: eval.py text needs at least two utterances of a voice (--limit 2 or more)")
+        raise SystemExit("error: lab/eval.py text needs at least two utterances of a voice (--limit 2 or more)")
 
     def example(index, text_ids):  # utterance `index`'s speech after text_ids: (ids, targets)
         speaker = data.speaker_map[data.rows[index]["speaker"]]

@@ -2,7 +2,7 @@
 The codes a GPT would speak for each utterance of an encoded corpus, one position at a time, each given the
 utterance's true codes before it ("teacher-forced" codes), stored as an encoded corpus of their own.
 
-    python dataset/teacher_forced_codes.py --data out/corpus --out_dir out/tf_codes
+    python lab/teacher_forced_codes.py --data out/corpus --out_dir out/tf_codes
     python train_tokenizer.py --init_from checkpoints/codec.pt --decoder_only --data out/corpus \
         --codes out/tf_codes --gan_start 1000000000 --lr 8e-5 --out_dir out/codec_tf
 
@@ -13,7 +13,7 @@ the GPT says onto the speech it meant, as Tacotron 2's WaveNet learned from "gro
 spectrograms the acoustic model predicted. Teacher forcing keeps every code aligned with the samples it
 stands for (code j: samples j x hop to (j + 1) x hop), which free-running generation would not. On the
 demo corpus an hour of it did not measurably help the shipped TTS and made resynthesis worse
-(EXPERIMENTS.md, "A decoder for the codes the GPT says"); the script stays for that experiment and the next.
+(lab/EXPERIMENTS.md, "A decoder for the codes the GPT says"); the script stays for that experiment and the next.
 
 Each position is sampled as infer.py samples (temperature, top-k, top-p, classifier-free guidance with the
 model's default scale), END excepted: the codes must keep their utterance's length; and without

@@ -2,10 +2,10 @@
 Preference tuning (DPO) of a TTS GPT for intelligibility: the model speaks training sentences several times,
 a speech recogniser judges the tries, and the model learns to prefer its better tries to its worse ones.
 
-    python train_dpo.py                                        # the shipped model: tries, judging, tuning
-    python train_dpo.py --init_from out/pretrain/model.pt --out_dir out/dpo_mine
-    python train_dpo.py --sentences 10 --max_steps 5 --out_dir out/dpo_quick   # a quick look
-    python train_dpo.py --resume                               # continue out/dpo/last.pt
+    python lab/train_dpo.py                                        # the shipped model: tries, judging, tuning
+    python lab/train_dpo.py --init_from out/pretrain/model.pt --out_dir out/dpo_mine
+    python lab/train_dpo.py --sentences 10 --max_steps 5 --out_dir out/dpo_quick   # a quick look
+    python lab/train_dpo.py --resume                               # continue out/dpo/last.pt
 
 Why. Pretraining teaches the model to continue real speech; sampled, it sometimes mumbles or swaps a sound,
 and a word is lost. Among four tries at a sentence one is often much clearer than the others (README,
@@ -32,7 +32,7 @@ tries each, it did not work: the model learned its training pairs but not what m
 
 Writes into --out_dir: tries/{voice}/ (the wavs), tries.jsonl (with tries_made_by.json: the model, codec
 and tries per sentence that made them; another model's tries are refused), log.csv, last.pt (for
---resume) and model.pt (half precision, with the init model's metadata: infer.py and eval.py take it as
+--resume) and model.pt (half precision, with the init model's metadata: infer.py and lab/eval.py take it as
 --checkpoint).
 The same recogniser judges the README's results, on test sentences this never speaks: see "Preference
 tuning" in the README for what that does and does not show.
@@ -42,11 +42,14 @@ import json
 import os
 import random
 import re
+import sys
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
 
 from dataset.audio import save_audio
 from dataset.readers import DEMO_DIR
@@ -91,7 +94,7 @@ def make_tries(tts, sentences, n_tries, out_dir, transcribe_files, made_by=None)
     sentence to out_dir/tries.jsonl. transcribe_files(paths) -> texts heard. Sentences already in the file
     are skipped; returns every record in it. made_by: what makes the tries (model, codec, tries per
     sentence), kept beside the file: tries of another model are refused, not mixed in."""
-    from eval import character_error_rate
+    from lab.eval import character_error_rate
 
     path, made_by_path = out_dir / "tries.jsonl", out_dir / "tries_made_by.json"
     records = read_jsonl(path)
@@ -248,8 +251,8 @@ def main(argv=None):
                          f"({', '.join(tts.speakers)})")
     args.out_dir.mkdir(parents=True, exist_ok=True)
 
-    # Stages 1 and 2: tries and their judging. The recogniser runs in two worker processes (eval.py).
-    from eval import recognizer_pool, transcribe_file
+    # Stages 1 and 2: tries and their judging. The recogniser runs in two worker processes (lab/eval.py).
+    from lab.eval import recognizer_pool, transcribe_file
     try:
         pool = recognizer_pool(2)
     except ImportError as e:
@@ -290,7 +293,7 @@ def main(argv=None):
     if args.resume:
         state = load_checkpoint(args.out_dir / "last.pt")
         if "beta" not in state.get("args", {}):
-            raise SystemExit(f"error: {args.out_dir / 'last.pt'} is not a last.pt of train_dpo.py")
+            raise SystemExit(f"error: {args.out_dir / 'last.pt'} is not a last.pt of lab/train_dpo.py")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])

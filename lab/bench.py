@@ -1,12 +1,12 @@
 """
 Speed of the codec and of speaking, printed as numbers (nothing here is a test: timings vary by machine).
 
-    python bench.py codec                      # encode and decode speed of checkpoints/codec.pt, x real time
-    python bench.py tts                        # real-time factor, time to first audio: checkpoints/gpt.pt
-    python bench.py tts --preset cpu           # ... of an untrained model (speed needs no training)
-    python bench.py tts --device cuda --preset gpu
-    python bench.py train                      # training tokens/s, MFU and peak memory of every preset
-    python bench.py train --device cuda --compile
+    python lab/bench.py codec                      # encode and decode speed of checkpoints/codec.pt, x real time
+    python lab/bench.py tts                        # real-time factor, time to first audio: checkpoints/gpt.pt
+    python lab/bench.py tts --preset cpu           # ... of an untrained model (speed needs no training)
+    python lab/bench.py tts --device cuda --preset gpu
+    python lab/bench.py train                      # training tokens/s, MFU and peak memory of every preset
+    python lab/bench.py train --device cuda --compile
 
 `tts` generates exactly --seconds of speech codes at batch 1 with the KV cache (so that every model and
 machine is timed on the same amount of work), decodes them with the codec, and reports the real-time
@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
 
 from infer import DEFAULT_GPT, TTS, StreamDecoder, TTSError
 from model.gpt import GPT, PRESETS, GPTConfig
