@@ -38,7 +38,7 @@ import torch
 from dataset.audio import AudioError, audio_info, load_audio, save_audio
 from dataset.encode_corpus import codec_fits
 from model.sequence import TEXT_VOCAB_SIZE, build_example, spoken_ids
-from tokenizer.codec import Codec
+from tokenizer.codec import Codec, keep_freed_memory
 from tokenizer.text import end_sentence, normalize
 
 ROOT = Path(__file__).resolve().parent
@@ -478,6 +478,7 @@ def main(argv=None):
     parser.add_argument("--codec", type=Path, default=None, help="codec; None: the one the GPT names")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, auto")
     args = parser.parse_args(argv)
+    keep_freed_memory()  # the allocator setting Codec.encode and decode run faster with
     from train_common import pick_device  # here: train_common pulls in the training machinery
     try:
         if args.prompt_text and not args.prompt_wav:

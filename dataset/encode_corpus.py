@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from dataset.audio import AudioError, load_audio
 from dataset.readers import DEMO_DIR, CorpusError, Utterance, read_corpus
-from tokenizer.codec import DEFAULT_CHECKPOINT, Codec
+from tokenizer.codec import DEFAULT_CHECKPOINT, Codec, keep_freed_memory
 
 MANIFEST_HEADER = "id|speaker|split|offset|length|text"
 SHARD_CODES = 8_000_000  # tokens per codes file at most (16 MB): no committed file nears 25 MB
@@ -167,6 +167,7 @@ def main():
     parser.add_argument("--drop_missing", action="store_true",
                         help="let the codes of utterances whose audio is gone drop out of out_dir")
     args = parser.parse_args()
+    keep_freed_memory()  # the allocator setting Codec.encode and decode run faster with
 
     out_dir = args.out_dir or (DEMO_DIR / "codes" if args.data == "demo" else None)
     if out_dir is None:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from infer import DEFAULT_GPT, TTS, StreamDecoder, TTSError
 from model.gpt import GPT, PRESETS, GPTConfig
 from model.sequence import TEXT_VOCAB_SIZE, build_example, collate, encode_text
-from tokenizer.codec import Codec
+from tokenizer.codec import Codec, keep_freed_memory
 from train_common import forward_backward, gpu_peak_flops, maybe_compile, pick_device
 
 SENTENCE = "The quick brown fox jumps over the lazy dog while the band plays on."
@@ -238,6 +238,7 @@ def main(argv=None):
     parser.add_argument("--compile", action="store_true", help="train: torch.compile the model")
     parser.add_argument("--peak_flops", type=float, default=None, help="train: the hardware's peak FLOP/s")
     args = parser.parse_args(argv)
+    keep_freed_memory()  # the allocator setting Codec.encode and decode run faster with
     if args.seconds < 0.1 or args.seq_len < 64 or args.repeats < 1 or min(args.rows, default=1) < 1:
         sys.exit("error: --seconds must be at least 0.1, --seq_len at least 64 (60 text bytes, 3 markers and "
                  "a code), --repeats and --rows at least 1")

@@ -70,7 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from dataset.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioError, audio_info, load_audio, save_audio
 from dataset.readers import DEMO_DIR, Corpus, CorpusError, Utterance, read_corpus, read_demo
-from tokenizer.codec import DEFAULT_CHECKPOINT, Codec, peak_normalize
+from tokenizer.codec import DEFAULT_CHECKPOINT, Codec, keep_freed_memory, peak_normalize
 from tokenizer.discriminators import MultiScaleMelLoss
 from tokenizer.text import normalize
 from train_common import check_same_codec, load_gpt, pick_device
@@ -1028,6 +1028,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    keep_freed_memory()  # the allocator setting Codec.encode and decode run faster with
     try:
         args.run(args)
     except OSError as e:  # a full disk, a folder that became unwritable mid-run

@@ -533,3 +533,11 @@ def test_clip_tokens_are_the_tokens_of_the_clip_samples(codec, tmp_path):
             assert torch.equal(tokens, full[u.id][found[0]: found[0] + n_tokens])
             starts[u.id].add(found[0])
     assert starts["u2"] == {0, 1}  # 3,300 samples: 11 tokens, the last one partly padding
+
+
+def test_loading_a_codec_leaves_the_process_alone(monkeypatch):
+    """The allocator setting that speeds encoding up is a script's choice (infer.py, lab/bench.py, ...),
+    never a side effect of loading a model."""
+    import tokenizer.codec as codec_module
+    monkeypatch.setattr(codec_module, "keep_freed_memory", lambda: pytest.fail("Codec.load set the allocator"))
+    assert Codec.load().codebook_size == 1024

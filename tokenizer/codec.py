@@ -364,7 +364,9 @@ def keep_freed_memory():
     page-faults its megabytes of activations in afresh. Measured on 2 cores, 10 s of audio: encode 202 ms
     by default, 166 ms with only the first setting below, 120 ms with both. PyTorch's CPU tuning guide
     suggests jemalloc or tcmalloc for the same reason; this is the same effect without a library to
-    install. Elsewhere (macOS, Windows, musl) it does nothing."""
+    install. Elsewhere (macOS, Windows, musl) it does nothing. It changes the whole process, so loading
+    a codec never calls it: a script that encodes or decodes a lot does, once, at its start (infer.py,
+    dataset/encode_corpus.py, lab/eval.py, lab/bench.py)."""
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -558,5 +560,4 @@ class Codec(nn.Module):
         codec.quantizer.steps_since_init.fill_(codec.quantizer.settle_steps)  # a saved codec has settled
         codec.quantizer.ema_count.fill_(1.0)
         codec.quantizer.ema_sum.copy_(codec.quantizer.codebook)
-        keep_freed_memory()
         return codec.to(device).eval()
