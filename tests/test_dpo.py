@@ -1,10 +1,8 @@
 """Tests for lab/train_dpo.py: the sentence sample, pairs from judged tries, sequence log-probabilities against
 the model's own loss, the DPO loss and what it learns, resumable tries, and a whole tiny run (with a
 stand-in for the recogniser) that resumes exactly."""
-import json
 import math
 import shutil
-from dataclasses import asdict
 
 import pytest
 import torch
@@ -14,29 +12,8 @@ from lab import train_dpo
 from infer import TTS
 from model.gpt import GPT, GPTConfig
 from model.sequence import TEXT_VOCAB_SIZE, build_example, collate, encode_text
-from test_training import CODEBOOK, make_codes_folder
 
-
-def tiny_checkpoint(folder, codes_folder):
-    torch.manual_seed(0)
-    config = GPTConfig(speech_vocab_size=CODEBOOK, n_layer=2, n_head=2, n_kv_head=1, d_model=32,
-                       max_seq_len=512)
-    info = json.loads((codes_folder / "info.json").read_text())
-    torch.save({"config": asdict(config), "speaker_map": {"kal": 0, "slt": 1}, "codes_info": info,
-                "speech_per_byte": [1.0, 2.0], "text_dropout": 0.1,
-                "state_dict": {k: v.half() for k, v in GPT(config).state_dict().items()}}, folder / "gpt.pt")
-    return folder / "gpt.pt"
-
-
-def tiny_corpus(folder):
-    """(an untrained tiny GPT's checkpoint, the 12-utterance codes folder it names), made in folder."""
-    codes = make_codes_folder(folder / "codes", n_utterances=12)
-    return tiny_checkpoint(folder, codes), codes
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return tiny_corpus(tmp_path_factory.mktemp("dpo"))
+from conftest import CODEBOOK
 
 
 def test_pick_sentences_is_a_fixed_sample_whatever_the_row_order():

@@ -12,13 +12,8 @@ from dataset.encode_corpus import load_codes
 from dataset.speech_tokens import SpeechTokens
 from model.gpt import GPT, GPTConfig
 from model.sequence import SPEECH_START
-from test_dpo import tiny_corpus
-from test_training import CODEBOOK, make_codes_folder
 
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return tiny_corpus(tmp_path_factory.mktemp("teacher_forced"))
+from conftest import CODEBOOK, make_codes_folder
 
 
 def test_guided_logits_of_a_padded_batch_match_one_position_at_a_time():

@@ -22,31 +22,15 @@ from dataset.speech_tokens import LengthBucketSampler, SpeechTokens, extend_spea
 from model.gpt import GPT, GPTConfig
 from model.lora import LoRALinear, add_lora, merged_state_dict
 from model.sequence import IGNORE, SPEECH_START, START, TEXT_VOCAB_SIZE, collate, encode_text
-from tokenizer.codec import Codec, CodecConfig
+from tokenizer.codec import Codec
 from train_common import CSVLog, cosine_lr, forward_backward, setup_distributed, teardown_distributed
 
+from conftest import CODEBOOK, fabricate_rows, make_codes_folder
+
 ROOT = Path(__file__).resolve().parents[1]
-CODEBOOK = 32
-TINY_CODEC = CodecConfig(encoder_channels=8, encoder_max_channels=16, codebook_size=CODEBOOK, codebook_dim=8,
-                         decoder_dim=32, decoder_intermediate=64, decoder_layers=2)
 TINY_GPT = ["--n_layer", "2", "--d_model", "32", "--n_head", "2", "--n_kv_head", "1", "--max_seq_len", "256"]
 FAST = ["--device", "cpu", "--max_tokens", "1024", "--warmup", "1", "--eval_every", "2",
         "--sample_every", "2", "--save_every", "2"]
-
-
-def fabricate_rows(lengths, speakers, seed=0):
-    """Manifest rows and random codes for utterances of the given lengths, speakers taking turns; the last
-    two utterances of each speaker are in the val split."""
-    rng = np.random.default_rng(seed)
-    rows, codes, offset = [], [], 0
-    for i, length in enumerate(lengths):
-        speaker = speakers[i % len(speakers)]
-        split = "val" if i >= len(lengths) - 2 * len(speakers) else "train"
-        rows.append(dict(id=f"u{i}", speaker=speaker, split=split, offset=offset, length=int(length),
-                         text=f"Sentence {i}."))
-        codes.append(rng.integers(0, CODEBOOK, int(length)).astype(np.uint16))
-        offset += int(length)
-    return rows, np.concatenate(codes)
 
 
 def tiny_dataset(lengths, speakers=("kal", "slt"), prompt_prob=0.0, max_seq_len=512, text_dropout=0.0):
@@ -54,23 +38,6 @@ def tiny_dataset(lengths, speakers=("kal", "slt"), prompt_prob=0.0, max_seq_len=
     speaker_map = extend_speaker_map({}, speakers)
     return SpeechTokens(codes, rows, {"codebook_size": CODEBOOK}, speaker_map, max_seq_len, prompt_prob,
                         text_dropout)
-
-
-def make_codes_folder(folder, n_utterances=40):
-    """An encoded-corpus folder as dataset/encode_corpus.py writes it, made by a tiny (untrained) codec."""
-    folder.mkdir(parents=True)
-    torch.manual_seed(0)
-    Codec(TINY_CODEC).save(folder / "codec.pt")
-    lengths = np.random.default_rng(1).integers(5, 60, n_utterances)
-    rows, codes = fabricate_rows(lengths, ("kal", "slt"))
-    np.save(folder / "codes-000.npy", codes)
-    lines = ["id|speaker|split|offset|length|text"] + [
-        f"{r['id']}|{r['speaker']}|{r['split']}|{r['offset']}|{r['length']}|{r['text']}" for r in rows]
-    (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
-    info = dict(codec=str(folder / "codec.pt"), codec_sha256=file_sha256(folder / "codec.pt"),
-                sample_rate=16000, tokens_per_second=50.0, codebook_size=CODEBOOK)
-    (folder / "info.json").write_text(json.dumps(info))
-    return folder
 
 
 def test_time_budget_is_the_whole_runs_and_a_resume_keeps_the_schedule(monkeypatch):
