@@ -47,8 +47,9 @@ DEFAULT_GPT = ROOT / "checkpoints" / "gpt.pt"
 # 1st and 99th percentiles of the demo training set, as an early model recorded them (2.84, 5.14; the
 # shipped model, taking the 99th over texts of 20 bytes or more, records 2.84, 4.67).
 DEFAULT_SPEECH_PER_BYTE = (2.8, 5.1)
-# Classifier-free guidance for a model trained with text dropout (1, none, for one trained without):
-# on the shipped model 1.25 to 2 speak alike, clearly better than 1, and 2.5 overshoots (README, "Guidance").
+# Classifier-free guidance for a model trained with text dropout (1, none, for one trained without): on
+# the shipped model a range of scales around this one speak alike, clearly better than none, and much
+# more overshoots (lab/README.md, "The GPT", Guidance).
 GUIDED_CFG_SCALE = 1.5
 MAX_PROMPT_SECONDS = 12.0  # a prompt's codes share max_seq_len with the text and the speech to come
 # best_of: candidate k of part i is sampled with seed + i + k * CANDIDATE_SEED_STEP, so candidate 0 is
@@ -294,8 +295,8 @@ class TTS:
 
     def _sampling(self, temperature, top_k, top_p, ras, cfg_scale):
         # Repetition-aware sampling over the last 10 codes, each allowed 3 times (generate_rows' default):
-        # in real codes of the demo's val split a code already 3 times among the last 10 comes at ~4 % of
-        # positions, nearly all in pauses, so speech is hardly touched. cfg_scale None: the model's default.
+        # in real speech codes that happens rarely, and nearly always in pauses, so speech is hardly
+        # touched (lab/README.md, "Speaking"). cfg_scale None: the model's default.
         return dict(temperature=temperature, top_k=top_k, top_p=top_p, ras_window=10 if ras else 0,
                     cfg_scale=self.cfg_scale if cfg_scale is None else cfg_scale)
 

@@ -68,8 +68,8 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
     return resample(wav, file_rate, sample_rate)
 
 
-# Ogg Vorbis setting for audio kept in git. Measured on demo speech: 0.2 gives ~9.5 kB/s with a log-mel
-# distance of ~0.05 to the original (FLAC needs 17 kB/s; a trained codec's resynthesis is ~10x further off).
+# Ogg Vorbis setting for audio kept in git: about half FLAC's size, and on demo speech its distortion is a
+# small fraction of a trained codec's (lab/README.md, "Figures behind the code").
 OGG_COMPRESSION_LEVEL = 0.2
 
 

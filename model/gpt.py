@@ -94,8 +94,8 @@ class KVCache:
     """The keys and values of every position seen so far, per layer, so that generating one token costs
     one position of compute instead of the whole sequence. They live in buffers with room to spare, which
     double when full (as a Python list grows), so a step writes only its own new position. Growing by
-    concatenation copies the whole cache at every step instead: on 2 CPU cores, with guidance, 5.3 ms a
-    code over 900 codes against 4.6 with these buffers (4.7 and 4.4 over 250: the copy grows with T)."""
+    concatenation would copy the whole cache at every step instead, a cost that grows with the sequence
+    (timed in lab/README.md, "Figures behind the code")."""
 
     def __init__(self, n_layer):
         self.keys = [None] * n_layer  # per layer (B, nkv, capacity, hs); the first filled[layer] are real
@@ -163,14 +163,14 @@ class CausalSelfAttention(nn.Module):
             mask = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(diagonal=past)
             is_causal = False
         # Grouped-query attention: query head h reads key/value head h // (nh / nkv). SDPA's enable_gqa
-        # (torch >= 2.5) does that without copying (measured on a CPU: attention 2.4x faster per generated
-        # token, 1.4x per training step); older torch copies each kv head to its group.
+        # (torch >= 2.5) does that without copying, which is faster both when generating and in training;
+        # older torch copies each kv head to its group.
         group = self.n_head // self.n_kv_head
         gqa = {"enable_gqa": True} if group > 1 and SDPA_HAS_GQA else {}
         if group > 1 and not SDPA_HAS_GQA:
             k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)  # (B, nh, T_all, hs)
         # No dropout on the attention weights (the blocks drop out on the residual branches): with
-        # dropout_p > 0 a CPU's SDPA left its fused kernel, 2.5x slower forward + backward (measured).
+        # dropout_p > 0 a CPU's SDPA leaves its fused kernel for a much slower one.
         y = F.scaled_dot_product_attention(q, k, v, mask, is_causal=is_causal, **gqa)  # (B, nh, T, hs)
         return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
 
@@ -295,7 +295,7 @@ class GPT(nn.Module):
         codes = list(self.generate_stream(prefix_ids, max_new_tokens, **sampling))
         return torch.tensor(codes, dtype=torch.long, device=prefix_ids.device)
 
-    @torch.inference_mode()  # no_grad, and no version counters or views to track: 8 % faster per code on a CPU
+    @torch.inference_mode()  # no_grad, and no version counters or views to track: faster per code
     def generate_stream(self, prefix_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
                         min_new_tokens=0, ras_window=0, ras_max_repeats=3, cfg_scale=1.0, generator=None):
         """Yield speech codes (ints) one at a time as they are sampled, for prefix_ids (1, T0): one row of
@@ -314,7 +314,8 @@ class GPT(nn.Module):
         """Speak several prefixes at once, one row of the batch each: prefixes a list of 1-D id tensors,
         usually [START] [speaker?] text [SPEECH_START]; max_new_tokens, min_new_tokens and generators one
         per row. Yields, step by step, a list with each row's new code (an int), or None for a row that has
-        ended; stops when all have. On 2 CPU cores 8 rows, guided, cost 2.7 times one row a step (lab/bench.py).
+        ended; stops when all have. A step of several rows costs far less than as many steps of one
+        (`python lab/bench.py tts --rows 1 8` measures it).
 
         The prefixes run once to fill the KV cache, then each new code is one single-token step. END is
         forbidden for a row's first min_new_tokens codes; a row ends at END, at its max_new_tokens, or when

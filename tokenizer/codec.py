@@ -44,8 +44,8 @@ class CodecConfig:
     sample_rate: int = 16_000
     encoder_strides: tuple = (2, 4, 5, 8)  # their product is the hop: 320 samples -> 50 tokens/s
     # After the first conv; doubled at every downsampling. The encoder's first stages run at the full
-    # sample rate and dominate the cost of a training step and of encoding: 16 channels instead of 32
-    # measured 0.36 s instead of 0.9 s per 8 x 1 s step on 2 CPU cores (encoding: 50x real time).
+    # sample rate and dominate the cost of a training step and of encoding, so they stay narrow: 16
+    # channels instead of 32 more than halve both.
     encoder_channels: int = 16
     encoder_max_channels: int = 256
     codebook_size: int = 1024
@@ -154,8 +154,8 @@ class VectorQuantizer(nn.Module):
       is centred on its own mean, which follows the moving common part at once; from then on training
       centres exactly as `encode` does, on the running average. Centring on the batch mean for the whole
       run, as codecs trained before this rule did (the shipped one included), makes a frame's code
-      depend on the rest of its batch: with the shipped codec only 58 % of frames in batches of 8 got
-      the code encode() gives them, so the encoder learned from codes the GPT never sees.
+      depend on the rest of its batch: about half the frames of a batch of 8 got another code than
+      encode() gives them, so the encoder learned from codes the GPT never sees (lab/EXPERIMENTS.md).
     - Initialisation from data: the codebook starts as k-means (k-means++ seeded) of the most recent
       `buffer_size` centred latents once that many have been seen; until then latents pass through
       unquantized.
@@ -361,8 +361,8 @@ def keep_freed_memory():
     """On Linux, ask glibc's malloc to keep freed memory for reuse instead of handing it back to the
     operating system. By default a block over 128 kB is returned when freed (the threshold adapts upward,
     but not far enough here), and so is free space at the top of the heap, so every encode call
-    page-faults its megabytes of activations in afresh. Measured on 2 cores, 10 s of audio: encode 202 ms
-    by default, 166 ms with only the first setting below, 120 ms with both. PyTorch's CPU tuning guide
+    page-faults its megabytes of activations in afresh; each setting below takes a share of that time
+    away (lab/README.md, "Figures behind the code"). PyTorch's CPU tuning guide
     suggests jemalloc or tcmalloc for the same reason; this is the same effect without a library to
     install. Elsewhere (macOS, Windows, musl) it does nothing. It changes the whole process, so loading
     a codec never calls it: a script that encodes or decodes a lot does, once, at its start (infer.py,
