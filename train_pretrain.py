@@ -21,13 +21,28 @@ samples/: a validation sentence spoken every --sample_every steps, beside refere
 decoding the real codes).
 """
 import argparse
+import contextlib
+import time
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
+from dataset.audio import save_audio
+from dataset.encode_corpus import codec_fits
+from dataset.speech_tokens import LengthBucketSampler
 from model.gpt import GPT, PRESETS, GPTConfig
-from train_common import (add_training_args, load_checkpoint, load_data, seed_everything, setup_distributed,
-                          train_gpt)
+from model.sequence import IGNORE, PAD, START, collate
+from tokenizer.codec import Codec
+from train_common import (CSVLog, TimeBudget, add_training_args, all_reduce_sum, atomic_save, autocast,
+                          check_same_codec, cosine_lr, gpt_metadata, gpu_peak_flops, load_checkpoint, load_data,
+                          plain_args, rng_state, save_weights, seed_everything, set_rng_state, setup_distributed)
+
+# -----------------------------------------------------------------------------------------------------
+# Flags
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 add_training_args(parser, lr_default="1e-3 up to d_model 256 (the cpu preset), 3e-4 for wider models")
@@ -43,23 +58,314 @@ parser.add_argument("--text_position_step", type=float, default=None,
                     help="rotary positions between text bytes (model/gpt.py, GPT.positions); default: the "
                          "training set's median speech codes per byte; 0: plain positions")
 parser.set_defaults(out_dir=Path("out/pretrain"), max_steps=10_000, warmup=200)
-args = parser.parse_args()
 
-distributed = setup_distributed(args.device)
-seed_everything(args.seed + distributed.rank)  # each process its own dropout masks (DDP syncs the weights)
-# A resumed run keeps the shape it started with, whatever today's flags and defaults say: its context
-# length too, so that it trains on the same examples.
-config = GPTConfig(**load_checkpoint(args.out_dir / "last.pt").get("config", {})) if args.resume else None
-train_set, val_set = load_data(args, config.max_seq_len if config else args.max_seq_len)
-preset = args.preset if args.preset != "auto" else ("gpu" if distributed.device.type == "cuda" else "cpu")
-overrides = {name: getattr(args, name) for name in SIZES}
-sizes = {**PRESETS[preset], **{name: value for name, value in overrides.items() if value is not None}}
-if config is None:
-    if args.text_position_step is None:  # codes per byte: where, on the speech side, a byte is spoken
-        args.text_position_step = round(float(np.median(train_set.speech_per_byte())), 3)
-    config = GPTConfig(speech_vocab_size=train_set.speech_vocab_size, max_seq_len=args.max_seq_len,
-                       dropout=args.dropout, text_position_step=args.text_position_step, **sizes)
-# 1e-3 for the small cpu preset, 3e-4 from the gpu preset up: wider models need smaller steps to stay stable.
-if args.lr is None:
-    args.lr = 1e-3 if config.d_model <= 256 else 3e-4
-train_gpt(GPT(config), train_set, val_set, args, distributed, desc="pretrain")
+
+# -----------------------------------------------------------------------------------------------------
+# The pieces of a step: forward and backward, validation, a sample to listen to, checkpoints
+
+
+def forward_backward(model, batches, device, world_size=1):
+    """Forward and backward over one optimizer step's micro-batches [(ids, targets), ...] on this process.
+    The gradient left in the parameters is that of the mean loss over *every target token of the step,
+    on every process*: what one process would get from all the micro-batches concatenated. Averaging
+    each micro-batch's mean instead would over-weight micro-batches with few target tokens.
+    Returns (that mean loss, non-padding input tokens of the step on all processes)."""
+    counts = [int((targets != IGNORE).sum()) for _, targets in batches]
+    totals = torch.tensor([sum(counts), sum(int((ids != PAD).sum()) for ids, _ in batches)],
+                          dtype=torch.float64, device=device)
+    n_targets, n_inputs = all_reduce_sum(totals, world_size).tolist()
+    loss_sum = torch.zeros((), device=device)
+    for i, (ids, targets) in enumerate(batches):
+        ids, targets = ids.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+        # DDP averages the gradients of all processes during backward. Between micro-batches that would
+        # be wasted traffic, so only the step's last backward synchronises.
+        last = i == len(batches) - 1
+        with model.no_sync() if world_size > 1 and not last else contextlib.nullcontext():
+            with autocast(device):
+                _, loss = model(ids, targets)  # the mean over this micro-batch's target tokens
+            # mean x count = this micro-batch's sum; / n_targets = its share of the step's mean. DDP then
+            # divides the summed gradients by world_size, which the factor world_size undoes.
+            (loss * (counts[i] * world_size / n_targets)).backward()
+        loss_sum += loss.detach() * counts[i]
+    return all_reduce_sum(loss_sum, world_size).item() / n_targets, n_inputs
+
+@torch.no_grad()
+def evaluate(model, loader, device, world_size=1):
+    """Mean loss per target token over this process's share of the validation batches, then over all
+    processes. `model` is the bare GPT: a DDP wrapper would try to synchronise buffers in forward."""
+    model.eval()
+    sums = torch.zeros(2, dtype=torch.float64, device=device)  # loss sum, target tokens
+    for ids, targets in loader:
+        ids, targets = ids.to(device), targets.to(device)
+        with autocast(device):
+            _, loss = model(ids, targets)
+        n_targets = (targets != IGNORE).sum()
+        sums += torch.stack([loss.double() * n_targets, n_targets.double()])
+    model.train()
+    loss_sum, n_targets = all_reduce_sum(sums, world_size).tolist()
+    return loss_sum / n_targets
+
+def maybe_compile(model, enabled, device):
+    """torch.compile(model), or the model itself when compiling is off or fails (no compiler, an
+    unsupported platform). Compilation happens at the first call, so a short call here makes a failure
+    show up now, as one line, rather than inside the loop."""
+    if not enabled:
+        return model
+    try:
+        compiled = torch.compile(model)
+        ids = torch.full((1, 16), START, device=device)
+        with autocast(device):
+            compiled(ids, torch.zeros_like(ids))
+        return compiled
+    except Exception as e:  # torch.compile raises many types; any of them means "train without it"
+        first_line = (str(e).strip().splitlines() or [""])[0]
+        print(f"warning: torch.compile failed ({type(e).__name__}: {first_line[:200]}), training without it")
+        return model
+
+def load_sample_codec(info, device):
+    """The codec that made the codes (info.json names it), to decode samples; None, with one warning,
+    when that file is missing or has changed since the codes were made (it would decode garbage)."""
+    path = Path(info.get("codec", ""))
+    if not path.is_absolute():  # dataset/encode_corpus.py stores codecs inside the repository relative to it
+        path = Path(__file__).resolve().parent / path
+    if not path.is_file():
+        print(f"warning: no codec at {path} (the one the codes were made with): no sample wavs")
+        return None
+    try:
+        codec = Codec.load(path, device)
+    except ValueError as e:
+        print(f"warning: {e}: no sample wavs")
+        return None
+    if not codec_fits(codec, path, info):
+        print(f"warning: {path} is not the codec the codes were made with any more: no sample wavs")
+        return None
+    return codec
+
+def write_sample(model, codec, val_set, folder, step, seed):
+    """Speak validation sentence 0 in its speaker's voice, at temperature 0.7 with a fixed seed so that
+    samples of different steps differ by the model only. The first time, also write reference.wav: the
+    codec decoding the real codes, the best the GPT could do."""
+    device = codec.codebook_device
+    folder.mkdir(parents=True, exist_ok=True)
+    real_codes = torch.tensor(val_set.speech_codes(0))
+    if not (folder / "reference.wav").is_file():
+        save_audio(folder / "reference.wav", codec.decode(real_codes), codec.sample_rate)
+    model.eval()
+    with autocast(device):
+        codes = model.generate(val_set.prefix(0).to(device), max_new_tokens=2 * len(real_codes) + 50,
+                               temperature=0.7, generator=torch.Generator(device).manual_seed(seed))
+    model.train()
+    # A model that predicts END at once gives no codes: write a frame of silence to keep the file.
+    wav = codec.decode(codes) if len(codes) else torch.zeros(codec.hop_length)
+    save_audio(folder / f"step{step:06d}.wav", wav, codec.sample_rate)
+
+def gather_rng_states(world_size):
+    """Every process's RNG state, in rank order. Under DDP each process draws its own dropout masks, so
+    each must get its own state back on --resume. Every process must call this."""
+    if world_size == 1:
+        return [rng_state()]
+    states = [None] * world_size
+    dist.all_gather_object(states, rng_state())
+    return states
+
+def save_gpt(model, optimizer, step, train_set, args, best_val=float("inf"), rng_states=None, budget=None):
+    """last.pt: everything --resume needs (rng: one state per process, gather_rng_states; budget:
+    TimeBudget.state()). model.pt: the weights of this step (save_weights)."""
+    atomic_save({**gpt_metadata(model, train_set, args), "model": model.state_dict(),
+                 "optimizer": optimizer.state_dict(), "step": step, "best_val": best_val,
+                 "rng": rng_states or [rng_state()], "budget": budget, "args": plain_args(args)},
+                args.out_dir / "last.pt")
+    save_weights(model, train_set, args, args.out_dir / "model.pt")
+
+def note_changed_flags(checkpoint, args, world_size):
+    """Print a line for each flag a resumed run changed that the interrupted run's batches or schedule
+    hang on: the run goes on, but not as the uninterrupted one would have."""
+    saved, today = dict(checkpoint.get("args") or {}), dict(plain_args(args), processes=world_size)
+    if isinstance(checkpoint["rng"], list):  # one RNG state per process (older files hold one, whatever ran)
+        saved["processes"] = len(checkpoint["rng"])
+    for key in ("lr", "warmup", "max_tokens", "batch_size", "grad_accum", "processes", "seed", "prompt_prob",
+                "text_dropout"):
+        # (max_tokens None is the device's default: only two values given are compared)
+        if saved.get(key) is not None and today.get(key) is not None and saved[key] != today[key]:
+            print(f"note: --{key} {today.get(key)}, the interrupted run's {saved[key]}: it goes on from its "
+                  "step, though not as the uninterrupted run would have")
+
+
+# -----------------------------------------------------------------------------------------------------
+# The loop
+
+
+def train(model, train_set, val_set, args, distributed, desc="pretrain"):
+    """Train `model` on train_set with the settings of add_training_args' flags, as process
+    `distributed` of a DDP job (or alone); resume from args.out_dir/last.pt with args.resume. train_sft.py
+    runs this same loop on a pretrained model."""
+    device, main, world_size = distributed.device, distributed.is_main, distributed.world_size
+    raw_model = model.to(device)  # the bare GPT, for saving, evaluation and sampling
+    if raw_model.cfg.speech_vocab_size != train_set.speech_vocab_size:
+        raise SystemExit(f"error: the model predicts {raw_model.cfg.speech_vocab_size} codes, the data's "
+                         f"codec has {train_set.speech_vocab_size}")
+    optimizer = raw_model.configure_optimizers(args.weight_decay, args.lr, (0.9, 0.95), device.type)
+    step, best_val = 0, float("inf")
+    if args.resume:
+        checkpoint = load_checkpoint(args.out_dir / "last.pt")
+        needed = {"config", "model", "optimizer", "step", "rng", "codes_info", "speaker_map"}
+        if not needed <= checkpoint.keys():
+            raise SystemExit(f"error: {args.out_dir / 'last.pt'} is not a last.pt of train_pretrain.py or "
+                             "train_sft.py")
+        check_same_codec(checkpoint["codes_info"], train_set.info, args.out_dir / "last.pt")
+        if checkpoint["speaker_map"] != train_set.speaker_map:
+            raise SystemExit(f"error: {args.out_dir / 'last.pt'} has another speaker map: other --speakers?")
+        raw_model.load_state_dict(checkpoint["model"])
+        weight_decays = [group["weight_decay"] for group in optimizer.param_groups]
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        for group, weight_decay in zip(optimizer.param_groups, weight_decays):  # today's --weight_decay
+            group["weight_decay"] = weight_decay
+        if main:
+            note_changed_flags(checkpoint, args, world_size)
+        step, best_val = checkpoint["step"], checkpoint.get("best_val", float("inf"))
+        if (args.out_dir / "best.pt").is_file():  # an evaluation after the last save may have done better
+            saved_best = torch.load(args.out_dir / "best.pt", map_location="cpu", weights_only=True)
+            best_val = min(best_val, saved_best.get("val_loss", float("inf")))
+    trainable = [p for p in raw_model.parameters() if p.requires_grad]
+    model = maybe_compile(raw_model, args.compile, device)
+    if world_size > 1:
+        model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    max_tokens = args.max_tokens or (16384 if device.type == "cuda" else 4096)
+
+    def loader(dataset, batches):
+        # On a GPU, two worker processes build the next batches while the GPU trains on this one; on a
+        # CPU they would only take cores from the training itself.
+        workers = 2 if device.type == "cuda" else 0
+        return torch.utils.data.DataLoader(dataset, batch_sampler=batches, collate_fn=collate,
+                                           pin_memory=device.type == "cuda", num_workers=workers,
+                                           persistent_workers=workers > 0)
+
+    def sampler(dataset, start=0):
+        return LengthBucketSampler(dataset, max_tokens, args.batch_size, args.seed, distributed.rank,
+                                   world_size, start=start)
+
+    if not sampler(train_set).epoch_batches(0):  # fewer utterances than processes
+        raise SystemExit(f"error: {len(train_set)} training utterances make no batch for each of "
+                         f"{world_size} processes")
+    # Each process has used grad_accum batches per step: a resumed run goes on with the next ones.
+    train_batches = iter(loader(train_set, sampler(train_set, start=step * args.grad_accum)))
+    val_loader = loader(val_set, sampler(val_set).epoch_batches(0))
+    # MFU: achieved FLOP/s over the hardware's peak: a GPU's data-sheet bf16 figure (an A100's 312e12 for
+    # a card the table lacks; --peak_flops overrides). 175e9 is fp32 on the project's 2-core reference CPU
+    # machine, as measured there; CPU processes share that one machine, GPUs each bring their own peak.
+    if device.type == "cuda":
+        peak_flops = (args.peak_flops or gpu_peak_flops(device) or 312e12) * world_size
+    else:
+        peak_flops = args.peak_flops or 175e9
+    codec = load_sample_codec(train_set.info, device) if main and args.sample_every else None
+    if main:
+        print(f"model: {raw_model.num_parameters() / 1e6:.3f} M parameters, "
+              f"{sum(p.numel() for p in trainable) / 1e6:.3f} M of them trained; {raw_model.cfg}")
+        print(f"data: {len(train_set)} training utterances ({sum(train_set.lengths)} tokens), "
+              f"{len(val_set)} validation, {train_set.dropped + val_set.dropped} left out as longer than "
+              f"{raw_model.cfg.max_seq_len} tokens; speaker map of {len(train_set.speaker_map)}")
+        print(f"{world_size} process(es) on {device}, up to {max_tokens} tokens x {args.grad_accum} "
+              f"micro-batches per process and step, peak lr {args.lr:g}"
+              + (f"; resumed at step {step}" if step else ""))
+        log = CSVLog(args.out_dir / "log.csv", ["step", "lr", "loss", "val_loss", "grad_norm", "tokens_per_s",
+                                                "mfu", "seconds"], start_step=step)
+    max_steps = args.max_steps
+    budget = TimeBudget(args.max_minutes, args.max_steps, step,
+                        saved=checkpoint.get("budget") if args.resume else None)
+    progress = tqdm(total=max_steps, initial=step, desc=desc, dynamic_ncols=True, disable=not main)
+    if args.resume:
+        # Restored only now: setting up (data-loader iterators, a compile test) draws random numbers that
+        # the uninterrupted run drew before its first step, so dropout masks go on exactly where they
+        # would have (prompts and text dropout come from the batch sampler's own generator, which starts
+        # again where the run stopped). Each process takes its own state; one the saving job did not
+        # have (resumed with more processes) takes the first one's. (Older last.pt files hold one state,
+        # not a list.)
+        states = checkpoint["rng"] if isinstance(checkpoint["rng"], list) else [checkpoint["rng"]]
+        set_rng_state(states[distributed.rank] if distributed.rank < len(states) else states[0])
+    first_step = step
+    if budget.over:
+        max_steps = step
+        if main:
+            print(f"the run's {args.max_minutes:g} minutes were spent already: nothing to train "
+                  "(a larger --max_minutes goes on)")
+    while step < max_steps:
+        if args.max_minutes:  # a time budget: the cosine schedule ends when the time does
+            estimate = torch.tensor(budget.total(step), device=device)
+            if world_size > 1:  # every process takes the main one's figure
+                dist.broadcast(estimate, 0)
+            max_steps = progress.total = int(estimate)
+        lr = cosine_lr(step, max_steps, args.warmup, args.lr)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        step_start = time.time()
+        micro_batches = [next(train_batches) for _ in range(args.grad_accum)]
+        loss, n_tokens = forward_backward(model, micro_batches, device, world_size)
+        grad_norm = torch.nn.utils.clip_grad_norm_(trainable, args.grad_clip or float("inf"))
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        # .item() waits for the GPU's queued clipping and optimizer kernels, so the step's time holds them.
+        grad_norm = grad_norm.item()
+        tokens_per_s = n_tokens / (time.time() - step_start)
+        seq_len = sum(ids.shape[1] for ids, _ in micro_batches) / len(micro_batches)
+        mfu = raw_model.estimate_flops_per_token(seq_len) * tokens_per_s / peak_flops
+        row = dict(step=step, lr=f"{lr:.3e}", loss=f"{loss:.4f}", grad_norm=f"{grad_norm:.3f}",
+                   tokens_per_s=f"{tokens_per_s:.0f}", mfu=f"{mfu:.4f}")
+        last = step == max_steps
+        if step % args.eval_every == 0 or last:
+            val_loss = evaluate(raw_model, val_loader, device, world_size)
+            row["val_loss"] = f"{val_loss:.4f}"
+            if main:
+                tqdm.write(f"step {step}: train loss {loss:.4f}, val loss {row['val_loss']}")
+                if val_loss < best_val:  # best.pt: model.pt's format, at the lowest validation loss so far
+                    best_val = val_loss
+                    save_weights(raw_model, train_set, args, args.out_dir / "best.pt", step=step,
+                                 val_loss=val_loss)
+        if main:
+            if codec is not None and (step % args.sample_every == 0 or last):
+                write_sample(raw_model, codec, val_set, args.out_dir / "samples", step, args.seed)
+            row["seconds"] = f"{budget.state()['spent']:.1f}"  # a resumed run counts on from its last save
+            log.write(**row)
+            progress.update(1)
+            progress.set_postfix(loss=row["loss"], tok_s=row["tokens_per_s"], mfu=f"{100 * mfu:.1f}%",
+                                 lr=row["lr"])
+        if step % args.save_every == 0 or last:
+            rng_states = gather_rng_states(world_size)  # every process takes part
+            if main:
+                save_gpt(raw_model, optimizer, step, train_set, args, best_val, rng_states, budget.state())
+    progress.close()
+    if main and step == first_step:  # resumed with nothing left: model.pt may predate last.pt's step
+        save_weights(raw_model, train_set, args, args.out_dir / "model.pt")
+    if main:
+        print(f"done: {args.out_dir / 'model.pt'}")
+
+
+# -----------------------------------------------------------------------------------------------------
+# Data, model, and the loop
+
+
+def main(argv=None):
+    args = parser.parse_args(argv)
+    distributed = setup_distributed(args.device)
+    seed_everything(args.seed + distributed.rank)  # each process its own dropout masks (DDP syncs the weights)
+    # A resumed run keeps the shape it started with, whatever today's flags and defaults say: its context
+    # length too, so that it trains on the same examples.
+    config = GPTConfig(**load_checkpoint(args.out_dir / "last.pt").get("config", {})) if args.resume else None
+    train_set, val_set = load_data(args, config.max_seq_len if config else args.max_seq_len)
+    preset = args.preset if args.preset != "auto" else ("gpu" if distributed.device.type == "cuda" else "cpu")
+    overrides = {name: getattr(args, name) for name in SIZES}
+    sizes = {**PRESETS[preset], **{name: value for name, value in overrides.items() if value is not None}}
+    if config is None:
+        if args.text_position_step is None:  # codes per byte: where, on the speech side, a byte is spoken
+            args.text_position_step = round(float(np.median(train_set.speech_per_byte())), 3)
+        config = GPTConfig(speech_vocab_size=train_set.speech_vocab_size, max_seq_len=args.max_seq_len,
+                           dropout=args.dropout, text_position_step=args.text_position_step, **sizes)
+    # 1e-3 for the small cpu preset, 3e-4 from the gpu preset up: wider models need smaller steps to stay stable.
+    if args.lr is None:
+        args.lr = 1e-3 if config.d_model <= 256 else 3e-4
+    train(GPT(config), train_set, val_set, args, distributed, desc="pretrain")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,8 @@ import argparse
 from pathlib import Path
 
 from model.lora import add_lora
-from train_common import add_training_args, load_data, load_gpt, seed_everything, setup_distributed, train_gpt
+from train_common import add_training_args, load_data, load_gpt, seed_everything, setup_distributed
+from train_pretrain import train  # the same loop as pretraining: only the model and its data differ here
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 add_training_args(parser, lr_default="1e-3 with LoRA, 1e-4 for full fine-tuning")
@@ -43,4 +44,4 @@ if args.lora_rank > 0:
 # ones, or the model forgets what pretraining taught it (with 300 utterances that comes fast).
 if args.lr is None:
     args.lr = 1e-3 if args.lora_rank > 0 else 1e-4
-train_gpt(model, train_set, val_set, args, distributed, desc="sft")
+train(model, train_set, val_set, args, distributed, desc="sft")

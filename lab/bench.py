@@ -36,7 +36,8 @@ from infer import DEFAULT_GPT, TTS, StreamDecoder, TTSError
 from model.gpt import GPT, PRESETS, GPTConfig
 from model.sequence import TEXT_VOCAB_SIZE, build_example, collate, encode_text
 from tokenizer.codec import Codec, keep_freed_memory
-from train_common import forward_backward, gpu_peak_flops, maybe_compile, pick_device
+from train_common import gpu_peak_flops, pick_device
+from train_pretrain import forward_backward, maybe_compile
 
 SENTENCE = "The quick brown fox jumps over the lazy dog while the band plays on."
 

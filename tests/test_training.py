@@ -23,7 +23,8 @@ from model.gpt import GPT, GPTConfig
 from model.lora import LoRALinear, add_lora, merged_state_dict
 from model.sequence import IGNORE, SPEECH_START, START, TEXT_VOCAB_SIZE, collate, encode_text
 from tokenizer.codec import Codec
-from train_common import CSVLog, cosine_lr, forward_backward, setup_distributed, teardown_distributed
+from train_common import CSVLog, cosine_lr, setup_distributed, teardown_distributed
+from train_pretrain import forward_backward
 
 from conftest import CODEBOOK, fabricate_rows, make_codes_folder
 
