@@ -37,6 +37,7 @@ import torch
 
 from dataset.audio import AudioError, audio_info, load_audio, save_audio
 from dataset.encode_corpus import codec_fits
+from model.checkpoint import CheckpointError, load_gpt
 from model.sequence import TEXT_VOCAB_SIZE, build_example, spoken_ids
 from tokenizer.codec import Codec, keep_freed_memory
 from tokenizer.text import end_sentence, normalize
@@ -191,13 +192,11 @@ class TTS:
     def load(cls, checkpoint=None, codec=None, device="cpu"):
         """checkpoint: a model.pt of train_pretrain.py / train_sft.py (default: the shipped one);
         codec: the codec file (default: the one the model's training codes name, checked by hash)."""
-        from train_common import load_gpt  # here: train_common pulls in the training machinery
-
         checkpoint = Path(checkpoint or DEFAULT_GPT)
         try:
             model, saved = load_gpt(checkpoint)
-        except SystemExit as e:
-            raise TTSError(str(e).removeprefix("error: ")) from None
+        except (CheckpointError, FileNotFoundError) as e:
+            raise TTSError(str(e)) from None
         info = saved["codes_info"]
         codec_path = Path(codec) if codec else Path(info.get("codec", ""))
         if not codec_path.is_absolute() and not codec_path.is_file():

@@ -2,9 +2,9 @@
 What the training scripts share: the plumbing around their loops, no loop itself.
 
 Device and precision, seeding and RNG state for exact resumes, atomic checkpoint writes, a CSV log, the
-learning-rate schedule and time budget, DDP set-up, and for the GPT: the flags train_pretrain.py and
-train_sft.py both take, their data, and its checkpoints. The GPT's training loop is in
-train_pretrain.py (train_sft.py runs the same one); the codec's in train_tokenizer.py.
+learning-rate schedule and time budget, DDP set-up, and the GPT's checkpoints. The GPT's training loop
+and the flags it takes are in train_pretrain.py (train_sft.py runs the same loop); the codec's are in
+train_tokenizer.py.
 """
 import argparse
 import atexit
@@ -12,21 +12,15 @@ import contextlib
 import csv
 import math
 import os
-import pickle
 import random
-import re
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path, PosixPath, WindowsPath
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
-from dataset.encode_corpus import same_tokens
-from dataset.readers import DEMO_DIR
-from dataset.speech_tokens import SpeechTokens, extend_speaker_map, open_codes, select
-from model.gpt import GPT, GPTConfig
 from model.lora import merged_state_dict
 
 
@@ -100,41 +94,6 @@ def plain_args(args):
     return {key: plain(value) for key, value in vars(args).items()}
 
 
-# Besides tensors and Python's plain types, checkpoints of earlier versions of this project hold numpy's RNG
-# state (an array) and paths among the flags: data, which unpickling only builds, never runs.
-SAFE_GLOBALS = [np.ndarray, np.dtype, type(np.dtype(np.uint32)), PosixPath, WindowsPath,
-                (np._core if hasattr(np, "_core") else np.core).multiarray._reconstruct]
-
-
-def safe_load(path):
-    """torch.load with weights_only=True: tensors, plain data and SAFE_GLOBALS only. A full unpickle can
-    run any code a file carries, so a checkpoint holding any other object is refused, in one line."""
-    try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated, not a torch file, or refused: torch raises many kinds
-        refused = re.search(r"GLOBAL (\S+) was not an allowed global", str(e))
-        if refused:
-            raise SystemExit(f"error: {path} holds a {refused.group(1)} object, which only a full unpickle "
-                             f"could build, and that can run code: refused") from None
-        if isinstance(e, pickle.UnpicklingError):  # bytes the unpickler cannot read at all
-            raise SystemExit(f"error: {path} is not a readable checkpoint (not a file torch.save wrote)") from None
-        first_line = next((line for line in str(e).splitlines() if line.strip()), "")[:200]
-        raise SystemExit(f"error: {path} is not a readable checkpoint ({type(e).__name__}: "
-                         f"{first_line})") from None
-
-
-def load_checkpoint(path):
-    """A training checkpoint (last.pt: weights, optimizer and RNG state, step, flags)."""
-    path = Path(path)
-    if not path.is_file():
-        raise SystemExit(f"error: no checkpoint to resume at {path}")
-    checkpoint = safe_load(path)
-    if not isinstance(checkpoint, dict):
-        raise SystemExit(f"error: {path} is not a checkpoint of this project")
-    return checkpoint
-
-
 class CSVLog:
     """Append rows of numbers to a CSV file whose first column is the step. A run that starts (or
     resumes) at `start_step` drops the rows after it, left by an interrupted run or an earlier one in the
@@ -187,50 +146,6 @@ def at_least_one(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
-
-
-def add_training_args(parser, lr_default):
-    """The flags both GPT scripts take. Each script then sets its own defaults (parser.set_defaults);
-    lr_default says in words how it picks the learning rate."""
-    parser.formatter_class = HelpWithDefaults
-    add = parser.add_argument
-    add("--data", type=Path, default=DEMO_DIR / "codes", help="an encoded corpus (codes-*.npy, manifest.csv, "
-        "info.json) made by dataset/encode_corpus.py (default: the demo's, dataset/demo/codes)")
-    add("--split", default="train", help="manifest split to train on (train, val, test, or all)")
-    add("--speakers", nargs="+", default=None, help="train only on these speakers (none given: all)")
-    add("--max_utterances", type=at_least_one, default=None, help="train on a fixed random subset of this many")
-    add("--val_utterances", type=at_least_one, default=200,
-        help="at most this many validation utterances (the 'val' split of the same speakers, or training "
-             "utterances held out when the corpus has no val split)")
-    add("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (under torchrun: cpu or cuda)")
-    add("--out_dir", type=Path, default=None, help="checkpoints, log.csv and samples/")
-    add("--resume", action="store_true", help="continue from out_dir/last.pt at its step")
-    add("--max_steps", type=int, default=None, help="optimizer steps in total")
-    add("--max_minutes", type=float, default=None,
-        help="a time budget for the run: stop after this many minutes, at fewer than --max_steps steps if "
-             "need be, with the learning-rate schedule ending then (none: train all --max_steps); a resumed "
-             "run spends the minutes left")
-    add("--max_tokens", type=int, default=None,
-        help="tokens per micro-batch and process, counting padding (default: 4096 on a CPU, 16384 on a GPU)")
-    add("--batch_size", type=int, default=64, help="at most this many utterances per micro-batch")
-    add("--grad_accum", type=at_least_one, default=1, help="micro-batches per optimizer step")
-    add("--lr", type=positive, default=None, help=f"peak learning rate (default: {lr_default})")
-    add("--warmup", type=int, default=None, help="steps of linear learning-rate warm-up")
-    add("--weight_decay", type=float, default=0.1, help="AdamW weight decay on matrices and embeddings")
-    add("--grad_clip", type=float, default=1.0, help="clip the gradient norm to this (0: no clipping)")
-    add("--prompt_prob", type=float, default=0.3,
-        help="probability that a training example starts with a voice prompt of the same speaker")
-    add("--text_dropout", type=float, default=0.1,
-        help="probability that a training example loses its text, so that the model also learns to speak "
-             "unconditioned: what classifier-free guidance (infer.py --cfg_scale) needs")
-    add("--compile", action="store_true", help="torch.compile the model (worth it on a GPU)")
-    add("--eval_every", type=at_least_one, default=250, help="steps between validation losses")
-    add("--sample_every", type=int, default=1000, help="steps between sample wavs (0: none)")
-    add("--save_every", type=at_least_one, default=250, help="steps between checkpoints")
-    add("--peak_flops", type=float, default=None,
-        help="peak FLOP/s of one GPU, or of the whole CPU, for MFU (default: the GPU's data-sheet bf16 peak, "
-             "312e12 for a card not in train_common.GPU_PEAK_BF16; 175e9 on a CPU)")
-    add("--seed", type=int, default=1337, help="seed for weights, batches and prompts")
 
 
 def cosine_lr(step, max_steps, warmup, lr, min_ratio=0.1):
@@ -330,58 +245,6 @@ def all_reduce_sum(tensor, world_size):
     if world_size > 1:
         dist.all_reduce(tensor)
     return tensor
-
-
-def check_same_codec(expected, found, what):
-    """Codes of different codecs mean different sounds: never train a model on another codec's codes."""
-    if not same_tokens(expected, found):
-        expected, found = str(expected.get("codec_sha256")), str(found.get("codec_sha256"))
-        raise SystemExit(f"error: {what} was trained on codes of another codec "
-                         f"(codec sha256 {expected[:12]}..., the data's {found[:12]}...)")
-
-
-def load_data(args, max_seq_len, speaker_map=None, codes_info=None):
-    """(train set, validation set) of args.data, selected by args.split, args.speakers and
-    args.max_utterances. Validation: the 'val' split of the same speakers, or, for a corpus without one,
-    training utterances held out. speaker_map: the map to extend (fine-tuning), or None to start one
-    from the speakers here. codes_info: the info.json of the codes a model was trained on, if any."""
-    codes, rows, info = open_codes(args.data)
-    if codes_info is not None:
-        check_same_codec(codes_info, info, "the model")
-    split = None if args.split == "all" else args.split
-    train_rows = select(rows, split, args.speakers, args.max_utterances)
-    if not train_rows:
-        raise SystemExit(f"error: {args.data}: no utterances of split {args.split!r} and speakers "
-                         f"{args.speakers or 'any'} (speakers here: {sorted({r['speaker'] for r in rows})})")
-    val_rows = select(rows, "val", args.speakers, args.val_utterances)
-    if not val_rows or split in ("val", None):
-        val_rows = select(train_rows, limit=min(args.val_utterances, max(1, len(train_rows) // 20)))
-        held_out = {(r["speaker"], r["id"]) for r in val_rows}  # ids may repeat across speakers
-        train_rows = [r for r in train_rows if (r["speaker"], r["id"]) not in held_out] or train_rows
-    speaker_map = extend_speaker_map(speaker_map or {}, {r["speaker"] for r in train_rows + val_rows})
-    train_set = SpeechTokens(codes, train_rows, info, speaker_map, max_seq_len, args.prompt_prob,
-                             args.text_dropout)
-    val_set = SpeechTokens(codes, val_rows, info, speaker_map, max_seq_len)
-    if not len(train_set) or not len(val_set):
-        raise SystemExit(f"error: every {'training' if not len(train_set) else 'validation'} utterance is "
-                         f"longer than max_seq_len, {max_seq_len} tokens")
-    return train_set, val_set
-
-
-def load_gpt(path):
-    """(GPT in fp32, checkpoint dict) from a model.pt or a last.pt of train_pretrain.py / train_sft.py."""
-    if not Path(path).is_file():
-        raise SystemExit(f"error: no model at {path} (train_pretrain.py writes out/pretrain/model.pt)")
-    checkpoint = safe_load(path)
-    if not isinstance(checkpoint, dict) or not {"config", "speaker_map", "codes_info"} <= checkpoint.keys():
-        raise SystemExit(f"error: {path} is not a GPT checkpoint of train_pretrain.py or train_sft.py")
-    model = GPT(GPTConfig(**checkpoint["config"]))
-    state = checkpoint["state_dict"] if "state_dict" in checkpoint else checkpoint["model"]
-    try:
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    except RuntimeError:
-        raise SystemExit(f"error: {path}: weights of another model (a LoRA run's last.pt? use its model.pt)")
-    return model, checkpoint
 
 
 def gpt_metadata(model, train_set, args):

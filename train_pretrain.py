@@ -33,16 +33,63 @@ from tqdm import tqdm
 
 from dataset.audio import save_audio
 from dataset.encode_corpus import codec_fits
-from dataset.speech_tokens import LengthBucketSampler
+from dataset.readers import DEMO_DIR
+from dataset.speech_tokens import DataError, LengthBucketSampler, check_same_codec, load_data
+from model.checkpoint import CheckpointError, load_checkpoint
 from model.gpt import GPT, PRESETS, GPTConfig
 from model.sequence import IGNORE, PAD, START, collate
 from tokenizer.codec import Codec
-from train_common import (CSVLog, TimeBudget, add_training_args, all_reduce_sum, atomic_save, autocast,
-                          check_same_codec, cosine_lr, gpt_metadata, gpu_peak_flops, load_checkpoint, load_data,
-                          plain_args, rng_state, save_weights, seed_everything, set_rng_state, setup_distributed)
+from train_common import (CSVLog, HelpWithDefaults, TimeBudget, all_reduce_sum, at_least_one, atomic_save,
+                          autocast, cosine_lr, gpt_metadata, gpu_peak_flops, plain_args, positive, rng_state,
+                          save_weights, seed_everything, set_rng_state, setup_distributed)
 
 # -----------------------------------------------------------------------------------------------------
-# Flags
+# Flags: those every GPT run takes (train_sft.py too), then pretraining's own
+
+
+def add_training_args(parser, lr_default):
+    """The flags both GPT scripts take. Each script then sets its own defaults (parser.set_defaults);
+    lr_default says in words how it picks the learning rate."""
+    parser.formatter_class = HelpWithDefaults
+    add = parser.add_argument
+    add("--data", type=Path, default=DEMO_DIR / "codes", help="an encoded corpus (codes-*.npy, manifest.csv, "
+        "info.json) made by dataset/encode_corpus.py (default: the demo's, dataset/demo/codes)")
+    add("--split", default="train", help="manifest split to train on (train, val, test, or all)")
+    add("--speakers", nargs="+", default=None, help="train only on these speakers (none given: all)")
+    add("--max_utterances", type=at_least_one, default=None, help="train on a fixed random subset of this many")
+    add("--val_utterances", type=at_least_one, default=200,
+        help="at most this many validation utterances (the 'val' split of the same speakers, or training "
+             "utterances held out when the corpus has no val split)")
+    add("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (under torchrun: cpu or cuda)")
+    add("--out_dir", type=Path, default=None, help="checkpoints, log.csv and samples/")
+    add("--resume", action="store_true", help="continue from out_dir/last.pt at its step")
+    add("--max_steps", type=int, default=None, help="optimizer steps in total")
+    add("--max_minutes", type=float, default=None,
+        help="a time budget for the run: stop after this many minutes, at fewer than --max_steps steps if "
+             "need be, with the learning-rate schedule ending then (none: train all --max_steps); a resumed "
+             "run spends the minutes left")
+    add("--max_tokens", type=int, default=None,
+        help="tokens per micro-batch and process, counting padding (default: 4096 on a CPU, 16384 on a GPU)")
+    add("--batch_size", type=int, default=64, help="at most this many utterances per micro-batch")
+    add("--grad_accum", type=at_least_one, default=1, help="micro-batches per optimizer step")
+    add("--lr", type=positive, default=None, help=f"peak learning rate (default: {lr_default})")
+    add("--warmup", type=int, default=None, help="steps of linear learning-rate warm-up")
+    add("--weight_decay", type=float, default=0.1, help="AdamW weight decay on matrices and embeddings")
+    add("--grad_clip", type=float, default=1.0, help="clip the gradient norm to this (0: no clipping)")
+    add("--prompt_prob", type=float, default=0.3,
+        help="probability that a training example starts with a voice prompt of the same speaker")
+    add("--text_dropout", type=float, default=0.1,
+        help="probability that a training example loses its text, so that the model also learns to speak "
+             "unconditioned: what classifier-free guidance (infer.py --cfg_scale) needs")
+    add("--compile", action="store_true", help="torch.compile the model (worth it on a GPU)")
+    add("--eval_every", type=at_least_one, default=250, help="steps between validation losses")
+    add("--sample_every", type=int, default=1000, help="steps between sample wavs (0: none)")
+    add("--save_every", type=at_least_one, default=250, help="steps between checkpoints")
+    add("--peak_flops", type=float, default=None,
+        help="peak FLOP/s of one GPU, or of the whole CPU, for MFU (default: the GPU's data-sheet bf16 peak, "
+             "312e12 for a card not in train_common.GPU_PEAK_BF16; 175e9 on a CPU)")
+    add("--seed", type=int, default=1337, help="seed for weights, batches and prompts")
+
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 add_training_args(parser, lr_default="1e-3 up to d_model 256 (the cpu preset), 3e-4 for wider models")
@@ -345,10 +392,10 @@ def train(model, train_set, val_set, args, distributed, desc="pretrain"):
 # Data, model, and the loop
 
 
-def main(argv=None):
-    args = parser.parse_args(argv)
+def pretrain(args):
+    """Data, then the model (a preset, or the shape of the run being resumed), then the loop."""
     distributed = setup_distributed(args.device)
-    seed_everything(args.seed + distributed.rank)  # each process its own dropout masks (DDP syncs the weights)
+    seed_everything(args.seed + distributed.rank)  # each process its own dropout masks (DDP syncs weights)
     # A resumed run keeps the shape it started with, whatever today's flags and defaults say: its context
     # length too, so that it trains on the same examples.
     config = GPTConfig(**load_checkpoint(args.out_dir / "last.pt").get("config", {})) if args.resume else None
@@ -361,10 +408,19 @@ def main(argv=None):
             args.text_position_step = round(float(np.median(train_set.speech_per_byte())), 3)
         config = GPTConfig(speech_vocab_size=train_set.speech_vocab_size, max_seq_len=args.max_seq_len,
                            dropout=args.dropout, text_position_step=args.text_position_step, **sizes)
-    # 1e-3 for the small cpu preset, 3e-4 from the gpu preset up: wider models need smaller steps to stay stable.
+    # 1e-3 for the small cpu preset, 3e-4 from the gpu preset up: wider models need smaller steps to stay
+    # stable.
     if args.lr is None:
         args.lr = 1e-3 if config.d_model <= 256 else 3e-4
     train(GPT(config), train_set, val_set, args, distributed, desc="pretrain")
+
+
+def main(argv=None):
+    args = parser.parse_args(argv)
+    try:  # what the data and checkpoint readers raise: one line, no traceback
+        pretrain(args)
+    except (DataError, CheckpointError, FileNotFoundError) as e:
+        raise SystemExit(f"error: {e}") from None
 
 
 if __name__ == "__main__":

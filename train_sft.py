@@ -18,9 +18,11 @@ base weights, so it is a plain GPT: inference needs no LoRA code.
 import argparse
 from pathlib import Path
 
+from dataset.speech_tokens import DataError, load_data
+from model.checkpoint import CheckpointError, load_gpt
 from model.lora import add_lora
-from train_common import add_training_args, load_data, load_gpt, seed_everything, setup_distributed
-from train_pretrain import train  # the same loop as pretraining: only the model and its data differ here
+from train_common import seed_everything, setup_distributed
+from train_pretrain import add_training_args, train  # pretraining's flags and loop: the model and data differ
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 add_training_args(parser, lr_default="1e-3 with LoRA, 1e-4 for full fine-tuning")
@@ -33,15 +35,18 @@ parser.set_defaults(out_dir=Path("out/sft"), speakers=["slt"], max_utterances=30
                     eval_every=100, sample_every=250, save_every=250)
 args = parser.parse_args()
 
-distributed = setup_distributed(args.device)
-seed_everything(args.seed + distributed.rank)  # each process its own dropout masks (DDP syncs the weights)
-model, pretrained = load_gpt(args.init_from)
-train_set, val_set = load_data(args, model.cfg.max_seq_len, speaker_map=pretrained["speaker_map"],
-                               codes_info=pretrained["codes_info"])
-if args.lora_rank > 0:
-    add_lora(model, args.lora_rank, args.lora_alpha)
-# LoRA's new matrices start at zero and can take large steps; moving every pretrained weight calls for small
-# ones, or the model forgets what pretraining taught it (with 300 utterances that comes fast).
-if args.lr is None:
-    args.lr = 1e-3 if args.lora_rank > 0 else 1e-4
-train(model, train_set, val_set, args, distributed, desc="sft")
+try:  # what the data and checkpoint readers raise: one line, no traceback
+    distributed = setup_distributed(args.device)
+    seed_everything(args.seed + distributed.rank)  # each process its own dropout masks (DDP syncs weights)
+    model, pretrained = load_gpt(args.init_from)
+    train_set, val_set = load_data(args, model.cfg.max_seq_len, speaker_map=pretrained["speaker_map"],
+                                   codes_info=pretrained["codes_info"])
+    if args.lora_rank > 0:
+        add_lora(model, args.lora_rank, args.lora_alpha)
+    # LoRA's new matrices start at zero and can take large steps; moving every pretrained weight calls for
+    # small ones, or the model forgets what pretraining taught it (with 300 utterances that comes fast).
+    if args.lr is None:
+        args.lr = 1e-3 if args.lora_rank > 0 else 1e-4
+    train(model, train_set, val_set, args, distributed, desc="sft")
+except (DataError, CheckpointError, FileNotFoundError) as e:
+    raise SystemExit(f"error: {e}") from None

@@ -43,8 +43,9 @@ from dataset.readers import CorpusError, read_corpus
 from tokenizer.codec import Codec, CodecConfig, code_stats, peak_normalize
 from tokenizer.discriminators import (MultiPeriodDiscriminator, MultiResolutionDiscriminator, MultiScaleMelLoss,
                                       discriminator_loss, feature_matching_loss, generator_adversarial_loss)
-from train_common import (CSVLog, TimeBudget, at_least_one, atomic_save, autocast, load_checkpoint,
-                          pick_device, plain_args, positive, rng_state, seed_everything, set_rng_state)
+from model.checkpoint import CheckpointError, load_checkpoint
+from train_common import (CSVLog, TimeBudget, at_least_one, atomic_save, autocast, pick_device, plain_args,
+                          positive, rng_state, seed_everything, set_rng_state)
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--data", default="demo", help="'demo' or a corpus folder (LJSpeech, LibriTTS, wav+txt)")
@@ -127,7 +128,10 @@ print(f"training on {len(train_set)} utterances, {sum(u.duration for u in train_
 
 SHAPE_ARGS = ("codebook_size", "encoder_channels", "decoder_dim", "decoder_layers", "mpd_channels",
               "decoder_only")
-checkpoint = load_checkpoint(args.out_dir / "last.pt") if args.resume else None
+try:
+    checkpoint = load_checkpoint(args.out_dir / "last.pt") if args.resume else None
+except (CheckpointError, FileNotFoundError) as e:
+    sys.exit(f"error: {e}")
 if checkpoint is not None:
     # A run's shape is fixed when it starts: take it from last.pt, not from today's flags or defaults (a
     # flag with no default, left out today, is filled in without a word). Its stored tokens go on too,

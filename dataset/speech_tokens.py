@@ -26,23 +26,29 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dataset.encode_corpus import load_codes, shard_paths
+from dataset.encode_corpus import load_codes, same_tokens, shard_paths
 from dataset.readers import DEMO_DIR
 from model.sequence import MAX_SPEAKERS, TEXT_VOCAB_SIZE, build_example, encode_text
 
 
+class DataError(ValueError):
+    """Training data that cannot be used as asked (no such split or speakers, another codec's codes, too
+    many voices), explained in one line."""
+
+
 def open_codes(folder):
-    """(codes, manifest rows, info) of an encoded corpus; exits with one line if there is none."""
+    """(codes, manifest rows, info) of an encoded corpus; FileNotFoundError if there is none, DataError if
+    it cannot be read."""
     folder = Path(folder)
     files = [folder / "manifest.csv", folder / "info.json"]
     if not ((shard_paths(folder) or (folder / "codes.npy").is_file()) and all(p.is_file() for p in files)):
         demo = folder.resolve() == (DEMO_DIR / "codes").resolve()
-        raise SystemExit(f"error: no encoded corpus in {folder}: make it with python dataset/encode_corpus.py"
-                         + ("" if demo else f" --data CORPUS --out_dir {folder}"))
+        raise FileNotFoundError(f"no encoded corpus in {folder}: make it with python dataset/encode_corpus.py"
+                                + ("" if demo else f" --data CORPUS --out_dir {folder}"))
     try:
         return load_codes(folder)
-    except ValueError as e:
-        raise SystemExit(f"error: {e}") from None
+    except ValueError as e:  # a corpus it cannot read, in one line
+        raise DataError(str(e)) from None
 
 
 def select(rows, split=None, speakers=None, limit=None):
@@ -64,7 +70,7 @@ def extend_speaker_map(speaker_map, names):
     for name in sorted(set(names) - set(speaker_map)):
         speaker_map[name] = len(speaker_map)
     if len(speaker_map) > MAX_SPEAKERS:
-        raise SystemExit(f"error: {len(speaker_map)} speakers, but the model has ids for {MAX_SPEAKERS}")
+        raise DataError(f"{len(speaker_map)} speakers, but the model has ids for {MAX_SPEAKERS}")
     return speaker_map
 
 
@@ -209,3 +215,43 @@ class LengthBucketSampler:
                                  f"of {self.world_size}")
             yield from batches[skip:]
             skip = max(0, skip - len(batches))
+
+
+# -----------------------------------------------------------------------------------------------------
+# A corpus's training and validation sets, as the training scripts select them
+
+
+def check_same_codec(expected, found, what):
+    """Codes of different codecs mean different sounds: never train a model on another codec's codes."""
+    if not same_tokens(expected, found):
+        expected, found = str(expected.get("codec_sha256")), str(found.get("codec_sha256"))
+        raise DataError(f"{what} was trained on codes of another codec "
+                         f"(codec sha256 {expected[:12]}..., the data's {found[:12]}...)")
+
+
+def load_data(args, max_seq_len, speaker_map=None, codes_info=None):
+    """(train set, validation set) of args.data, selected by args.split, args.speakers and
+    args.max_utterances. Validation: the 'val' split of the same speakers, or, for a corpus without one,
+    training utterances held out. speaker_map: the map to extend (fine-tuning), or None to start one
+    from the speakers here. codes_info: the info.json of the codes a model was trained on, if any."""
+    codes, rows, info = open_codes(args.data)
+    if codes_info is not None:
+        check_same_codec(codes_info, info, "the model")
+    split = None if args.split == "all" else args.split
+    train_rows = select(rows, split, args.speakers, args.max_utterances)
+    if not train_rows:
+        raise DataError(f"{args.data}: no utterances of split {args.split!r} and speakers "
+                         f"{args.speakers or 'any'} (speakers here: {sorted({r['speaker'] for r in rows})})")
+    val_rows = select(rows, "val", args.speakers, args.val_utterances)
+    if not val_rows or split in ("val", None):
+        val_rows = select(train_rows, limit=min(args.val_utterances, max(1, len(train_rows) // 20)))
+        held_out = {(r["speaker"], r["id"]) for r in val_rows}  # ids may repeat across speakers
+        train_rows = [r for r in train_rows if (r["speaker"], r["id"]) not in held_out] or train_rows
+    speaker_map = extend_speaker_map(speaker_map or {}, {r["speaker"] for r in train_rows + val_rows})
+    train_set = SpeechTokens(codes, train_rows, info, speaker_map, max_seq_len, args.prompt_prob,
+                             args.text_dropout)
+    val_set = SpeechTokens(codes, val_rows, info, speaker_map, max_seq_len)
+    if not len(train_set) or not len(val_set):
+        raise DataError(f"every {'training' if not len(train_set) else 'validation'} utterance is "
+                         f"longer than max_seq_len, {max_seq_len} tokens")
+    return train_set, val_set

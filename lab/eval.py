@@ -73,7 +73,9 @@ from dataset.readers import DEMO_DIR, Corpus, CorpusError, Utterance, read_corpu
 from tokenizer.codec import DEFAULT_CHECKPOINT, Codec, keep_freed_memory, peak_normalize
 from tokenizer.discriminators import MultiScaleMelLoss
 from tokenizer.text import normalize
-from train_common import check_same_codec, load_gpt, pick_device
+from dataset.speech_tokens import DataError, check_same_codec
+from model.checkpoint import CheckpointError, load_gpt
+from train_common import pick_device
 
 EXTRA = "pip install -r requirements-extra.txt"
 
@@ -1031,7 +1033,7 @@ def main(argv=None):
     keep_freed_memory()  # the allocator setting Codec.encode and decode run faster with
     try:
         args.run(args)
-    except OSError as e:  # a full disk, a folder that became unwritable mid-run
+    except (OSError, DataError, CheckpointError) as e:  # a full disk mid-run, data or a checkpoint unfit
         sys.exit(f"error: {e}")
 
 

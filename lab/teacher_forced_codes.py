@@ -36,7 +36,8 @@ from tqdm import tqdm
 
 from dataset.encode_corpus import MANIFEST_HEADER, load_codes, write_atomic
 from dataset.readers import CorpusError, read_corpus
-from dataset.speech_tokens import SpeechTokens
+from dataset.speech_tokens import DataError, SpeechTokens
+from model.checkpoint import CheckpointError
 from model.sampling import sample_next
 from model.sequence import SPEECH_START, collate
 
@@ -70,7 +71,7 @@ def speech_logits(model, examples, cfg_scale):
     return out
 
 
-def main():
+def run():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_GPT, help="the GPT (default: the shipped one)")
     parser.add_argument("--codes", type=Path, default=ROOT / "dataset" / "demo" / "codes",
@@ -99,7 +100,8 @@ def main():
         sys.exit("error: --out_dir must not be the --codes folder: the true codes would be overwritten")
 
     from infer import GUIDED_CFG_SCALE, TTSError, check_sampling
-    from train_common import check_same_codec, load_gpt
+    from dataset.speech_tokens import check_same_codec
+    from model.checkpoint import load_gpt
 
     try:
         check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale, seed=args.seed)
@@ -166,6 +168,13 @@ def main():
     write_atomic(args.out_dir / "manifest.csv", lambda p: p.write_text("\n".join(lines) + "\n", encoding="utf-8"))
     print(f"{len(out_codes)} utterances ({int(keep_true.sum())} with their true codes), {offset:,} codes "
           f"into {args.out_dir}; sampled codes equal to the true one: {same / max(1, total):.1%}")
+
+
+def main():
+    try:  # what the data and checkpoint readers raise: one line, no traceback
+        run()
+    except (DataError, CheckpointError, FileNotFoundError) as e:
+        sys.exit(f"error: {e}")
 
 
 if __name__ == "__main__":

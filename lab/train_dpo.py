@@ -53,11 +53,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from dataset.audio import save_audio
 from dataset.readers import DEMO_DIR
-from dataset.speech_tokens import open_codes
+from dataset.speech_tokens import DataError, open_codes
 from infer import DEFAULT_GPT, TTS, TTSError
+from model.checkpoint import CheckpointError, load_checkpoint
 from model.sequence import IGNORE, TEXT_VOCAB_SIZE, build_example, collate, encode_text
-from train_common import (CSVLog, HelpWithDefaults, at_least_one, atomic_save, cosine_lr, load_checkpoint,
-                          pick_device, plain_args, rng_state, seed_everything, set_rng_state)
+from train_common import (CSVLog, HelpWithDefaults, at_least_one, atomic_save, cosine_lr, pick_device, plain_args,
+                          rng_state, seed_everything, set_rng_state)
 
 
 def natural_key(name):
@@ -206,7 +207,7 @@ def reference_logprobs(model, examples, batch_size, device):
     return torch.cat(rows)
 
 
-def main(argv=None):
+def run(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=HelpWithDefaults)
     add = parser.add_argument
     add("--init_from", type=Path, default=DEFAULT_GPT, help="the model to tune (default: the shipped one)")
@@ -356,6 +357,13 @@ def main(argv=None):
     atomic_save({**meta, "state_dict": weights, "dpo": {k: str(v) for k, v in vars(args).items()}},
                 args.out_dir / "model.pt")
     print(f"wrote {args.out_dir / 'model.pt'}")
+
+
+def main(argv=None):
+    try:  # what the data and checkpoint readers raise: one line, no traceback
+        run(argv)
+    except (DataError, CheckpointError, FileNotFoundError) as e:
+        sys.exit(f"error: {e}")
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ def test_held_out_validation_keeps_speakers_apart_when_ids_repeat(tmp_path):
     by speaker and id, so every utterance lands in exactly one of the two sets."""
     import argparse
 
-    from train_common import load_data
+    from dataset.speech_tokens import load_data
     folder = make_codes_folder(tmp_path / "codes", n_utterances=40)
     lines = (folder / "manifest.csv").read_text().splitlines()
     fields = [line.split("|") for line in lines[1:]]
@@ -468,7 +468,7 @@ def test_checkpoints_that_would_run_code_are_refused_for_gpt_resume_and_codec(pr
 
 
 def test_safe_load_takes_older_plain_data_and_names_what_it_refuses(tmp_path):
-    from train_common import safe_load
+    from model.checkpoint import CheckpointError, safe_load
     state = np.random.get_state()  # what last.pt held before it kept numpy's state as a tensor
     torch.save({"rng": {"numpy": state}, "args": {"out_dir": Path("out/x")}}, tmp_path / "old.pt")
     loaded = safe_load(tmp_path / "old.pt")
@@ -477,7 +477,7 @@ def test_safe_load_takes_older_plain_data_and_names_what_it_refuses(tmp_path):
     torch.save({"run": CodeOnUnpickling(tmp_path / "ran")}, tmp_path / "crafted.pt")
     for name, message in (("notes.json", "is not a readable checkpoint (not a file torch.save wrote)"),
                           ("crafted.pt", "holds a io.open object, which only a full unpickle could build")):
-        with pytest.raises(SystemExit, match=re.escape(message)):
+        with pytest.raises(CheckpointError, match=re.escape(message)):
             safe_load(tmp_path / name)
     assert not (tmp_path / "ran").exists()
 
@@ -531,6 +531,7 @@ def test_log_resumed_at_a_step_drops_the_rows_written_after_it(tmp_path):
 
 
 def test_eval_text_scores_the_speech_with_its_own_another_and_no_text(pretrained, capsys):
+    from dataset.speech_tokens import DataError
     from lab.eval import build_parser
     codes, out = pretrained
     args = build_parser().parse_args(["text", "--checkpoint", str(out / "model.pt"), "--data", str(codes)])
@@ -549,7 +550,7 @@ def test_eval_text_scores_the_speech_with_its_own_another_and_no_text(pretrained
     (other_codes / "info.json").write_text(json.dumps({**info, "codec_sha256": "0" * 64}))
     args = build_parser().parse_args(["text", "--checkpoint", str(out / "model.pt"),
                                       "--data", str(other_codes)])
-    with pytest.raises(SystemExit, match="another codec"):
+    with pytest.raises(DataError, match="another codec"):  # lab/eval.py's main makes it one line
         args.run(args)
 
 
