@@ -37,6 +37,7 @@ import torch
 
 from dataset.audio import AudioError, audio_info, load_audio, save_audio
 from dataset.encode_corpus import codec_fits
+from dataset.files import write_atomic
 from model.checkpoint import CheckpointError, load_gpt
 from model.sequence import TEXT_VOCAB_SIZE, build_example, spoken_ids
 from tokenizer.codec import Codec, keep_freed_memory
@@ -425,21 +426,21 @@ class TTS:
 def write_stream(path, chunks, sample_rate):
     """Write chunks to path as they come (to a temp file, renamed at the end, so an interrupted run never
     leaves a partial file that looks complete). Returns (seconds to the first audio, samples written)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     start, first, total = time.perf_counter(), None, 0
-    try:
+
+    def write(tmp):
+        nonlocal first, total
         with sf.SoundFile(str(tmp), "w", sample_rate, 1, subtype="PCM_16") as f:
             for chunk in chunks:
                 if len(chunk):
                     f.write(chunk.clamp(-1, 1).numpy())
                     total += len(chunk)
                     first = first if first is not None else time.perf_counter() - start
-        tmp.replace(path)
+
+    try:
+        write_atomic(Path(path), write)
     except sf.SoundFileError as e:  # libsndfile's errors (cannot open, disk full) are no OSError
         raise OSError(f"cannot write {path}: {e}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return first, total
 
 

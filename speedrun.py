@@ -21,13 +21,13 @@ import sys
 import time
 from pathlib import Path
 
-from dataset.encode_corpus import write_atomic
+from dataset.files import write_atomic
 
 ROOT = Path(__file__).resolve().parent
 
 
 def write_json(path, obj):
-    """A JSON file written atomically (dataset/encode_corpus.py, write_atomic): no half-written report."""
+    """A JSON file written atomically (dataset/files.py): no half-written report."""
     write_atomic(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from dataset.files import write_atomic
 from model.lora import merged_state_dict
 
 
@@ -72,17 +73,10 @@ def set_rng_state(state):
 
 
 def atomic_save(obj, path):
-    """torch.save to a temp file in the same folder, then rename: a crash mid-write never leaves a
-    truncated checkpoint under the real name (the rename is atomic on one filesystem). fsync first: else
-    after a power cut the rename may be on disk and the data not, an empty file under the real name."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """torch.save, all at once or not at all (dataset/files.py): an interrupted run never leaves a
+    truncated checkpoint under the real name."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, lambda tmp: torch.save(obj, tmp))
 
 
 def plain_args(args):
@@ -107,10 +101,10 @@ class CSVLog:
             with open(self.path, newline="") as f:
                 rows = [r for r in list(csv.reader(f))[1:]
                         if r and r[0].isdigit() and int(r[0]) <= start_step]
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", newline="") as f:
-            csv.writer(f).writerows([self.fields] + rows)
-        os.replace(tmp, self.path)
+        def write(tmp):
+            with open(tmp, "w", newline="") as f:
+                csv.writer(f).writerows([self.fields] + rows)
+        write_atomic(self.path, write)
 
     def write(self, **row):
         with open(self.path, "a", newline="") as f:

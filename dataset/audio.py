@@ -15,12 +15,13 @@ The tests compare these against independent implementations (scipy and librosa).
 Shapes: T is a number of samples, F a number of STFT frames, n_mels the number of mel bands.
 """
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
+
+from dataset.files import write_atomic
 
 SAMPLE_RATE = 16_000  # the project's rate: every waveform inside the project is 16 kHz mono float32
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
@@ -79,18 +80,16 @@ def save_audio(path, wav, sample_rate=SAMPLE_RATE):
     as 16-bit PCM, ogg as Vorbis (lossy, for audio that is committed)."""
     path = Path(path)
     wav = torch.as_tensor(wav).detach().float().cpu().clamp(-1, 1).numpy()
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # same extension: soundfile infers the format
-    try:
-        if path.suffix.lower() == ".ogg":
-            sf.write(str(tmp), wav, sample_rate, subtype="VORBIS", compression_level=OGG_COMPRESSION_LEVEL)
-        else:
-            sf.write(str(tmp), wav, sample_rate, subtype="PCM_16")
-    except (sf.SoundFileError, RuntimeError) as e:  # libsndfile's: no such folder, disk full, ...
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"cannot write {path}: {e}") from None  # what callers catch for file trouble
-    with open(tmp, "rb+") as f:  # on disk before the rename: after a power cut no empty file looks done
-        os.fsync(f.fileno())
-    tmp.replace(path)
+
+    def write(tmp):  # tmp keeps the extension: soundfile infers the format from it
+        try:
+            if path.suffix.lower() == ".ogg":
+                sf.write(str(tmp), wav, sample_rate, subtype="VORBIS", compression_level=OGG_COMPRESSION_LEVEL)
+            else:
+                sf.write(str(tmp), wav, sample_rate, subtype="PCM_16")
+        except (sf.SoundFileError, RuntimeError) as e:  # libsndfile's: no such folder, disk full, ...
+            raise OSError(f"cannot write {path}: {e}") from None  # what callers catch for file trouble
+    write_atomic(path, write)
 
 
 # -----------------------------------------------------------------------------------------------------

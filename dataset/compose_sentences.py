@@ -18,12 +18,14 @@ lines (the test and val splits are the first lines) is varied. Before writing, t
 corpus against its brief and exits with a one-line error if a requirement fails.
 """
 import argparse
-import os
 import random
 import re
 import sys
-import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
+
+from dataset.files import write_atomic  # noqa: E402
 
 SEED = 1234
 BATCH = 2300  # sentences per shuffled batch: the first demo corpus was exactly one batch
@@ -1585,19 +1587,11 @@ def describe(stats):
             f"exclamations {stats['share_exclamations']:.1%}, with digits {stats['share_with_digits']:.1%}")
 
 
-def write_atomic(path, lines):
+def write_lines(path, lines):
     """Write lines to path through a temporary file in the same folder, so readers never see half a file
     (flushed to disk before the rename; readable by all, as a file open() makes, not only by its owner)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="\n", dir=path.parent,
-                                     prefix=path.name + ".", suffix=".tmp", delete=False) as f:
-        f.write("\n".join(lines) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(f.name, 0o666 & ~umask)
-    os.replace(f.name, path)
+    write_atomic(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n"))
 
 
 def main():
@@ -1629,7 +1623,7 @@ def main():
                      f"would then no longer match their text: use a multiple of {BATCH}, or another --out")
     if not args.check:
         try:
-            write_atomic(args.out, sentences)
+            write_lines(args.out, sentences)
         except OSError as e:  # --out under a file, a read-only folder
             sys.exit(f"error: cannot write {args.out}: {e.strerror or e}")
         print(f"wrote {args.out}")

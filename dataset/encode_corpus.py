@@ -27,7 +27,6 @@ says otherwise.
 import argparse
 import hashlib
 import json
-import os
 import re
 import sys
 from collections import Counter
@@ -39,6 +38,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dataset.audio import AudioError, load_audio
+from dataset.files import write_atomic
 from dataset.readers import DEMO_DIR, CorpusError, Utterance, read_corpus
 from tokenizer.codec import DEFAULT_CHECKPOINT, Codec, keep_freed_memory
 
@@ -68,15 +68,6 @@ def codec_fits(codec, codec_path, info):
     if info.get("tokens_sha256"):
         return codec.tokens_sha256() == info["tokens_sha256"]
     return file_sha256(codec_path) == info.get("codec_sha256")
-
-
-def write_atomic(path, write):
-    """Call write(temp_path), then rename the temp file over `path` (see train_common.atomic_save)."""
-    tmp = path.with_name(path.name + ".tmp" + path.suffix)
-    write(tmp)
-    with open(tmp, "rb+") as f:  # on disk before the rename, so a power cut cannot leave an empty file
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def shard_paths(folder):

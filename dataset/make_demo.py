@@ -41,7 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from tqdm import tqdm
 
 from dataset.audio import SAMPLE_RATE, AudioError, load_audio, save_audio
-from dataset.compose_sentences import write_atomic
+from dataset.compose_sentences import write_lines
+from dataset.files import write_atomic
 from tokenizer.text import normalize
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -126,12 +127,7 @@ def write_metadata(sentences, voices, path):
     for short in voices:
         rows[short] = [f"{utterance_id(short, i)}|{short}|{split_of(i)}|{s}" for i, s in enumerate(sentences)]
     lines = ["id|speaker|split|text"] + [line for voice_lines in rows.values() for line in voice_lines]
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-        f.flush()
-        os.fsync(f.fileno())  # on disk before the rename
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
 
 
 def changed_texts(path, sentences, voices):
@@ -180,7 +176,7 @@ def speak_lines(args):
         check_festival(voices)
     for _, _, path in jobs:  # an older line's speech goes first, so an interrupted run cannot leave it
         path.unlink(missing_ok=True)
-    write_atomic(record, lines)
+    write_lines(record, lines)
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         errors = [f"{path} ({voice}): {error}" for (_, voice, path), error in
                   tqdm(zip(jobs, pool.map(lambda job: synthesize(*job), jobs)), total=len(jobs),

@@ -69,6 +69,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
 
 from dataset.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioError, audio_info, load_audio, save_audio
+from dataset.files import write_atomic
 from dataset.readers import DEMO_DIR, Corpus, CorpusError, Utterance, read_corpus, read_demo
 from tokenizer.codec import DEFAULT_CHECKPOINT, Codec, keep_freed_memory, peak_normalize
 from tokenizer.discriminators import MultiScaleMelLoss
@@ -245,10 +246,8 @@ def format_table(rows, columns):
 
 
 def write_json(path, obj):
-    """Write JSON atomically: a temp file beside it, then a rename, so no half-written report survives."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Write JSON atomically (dataset/files.py): no half-written report survives."""
+    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8"))
 
 
 def mean(values):

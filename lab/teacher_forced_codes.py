@@ -34,7 +34,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from dataset.encode_corpus import MANIFEST_HEADER, load_codes, write_atomic
+from dataset.encode_corpus import MANIFEST_HEADER, load_codes
+from dataset.files import write_atomic
 from dataset.readers import CorpusError, read_corpus
 from dataset.speech_tokens import DataError, SpeechTokens
 from model.checkpoint import CheckpointError

@@ -39,7 +39,6 @@ tuning" in the README for what that does and does not show.
 """
 import argparse
 import json
-import os
 import random
 import re
 import sys
@@ -52,6 +51,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
 
 from dataset.audio import save_audio
+from dataset.files import write_atomic
 from dataset.readers import DEMO_DIR
 from dataset.speech_tokens import DataError, open_codes
 from infer import DEFAULT_GPT, TTS, TTSError
@@ -104,14 +104,10 @@ def make_tries(tts, sentences, n_tries, out_dir, transcribe_files, made_by=None)
     if records and made_by_path.is_file() and json.loads(made_by_path.read_text()) != made_by:
         raise SystemExit(f"error: {path} holds tries of another model or settings (see {made_by_path}): "
                          "give another --out_dir, or delete the file")
-    tmp = made_by_path.with_name(made_by_path.name + ".tmp")
-    tmp.write_text(json.dumps(made_by, indent=1) + "\n")
-    os.replace(tmp, made_by_path)
+    write_atomic(made_by_path, lambda tmp: tmp.write_text(json.dumps(made_by, indent=1) + "\n"))
     done = {(r["speaker"], r["id"]) for r in records}  # ids may repeat across speakers
     # Rewrite what was read, so that a line cut off by a crash is gone before new lines follow it.
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: tmp.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8"))
     (out_dir / "tries").mkdir(parents=True, exist_ok=True)
     todo = [(i, s) for i, s in enumerate(sentences) if s[:2] not in done]
     for i, (speaker, utt_id, text) in tqdm(todo, desc="tries", initial=len(sentences) - len(todo),

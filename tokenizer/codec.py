@@ -22,7 +22,6 @@ K codebook size, M = B * N latent vectors.
 import ctypes
 import hashlib
 import math
-import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +31,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 from torch.nn.utils.parametrizations import weight_norm
+
+from dataset.files import write_atomic
 
 # Quantizer statistics that only training needs; Codec.save leaves them out.
 TRAINING_ONLY = ("quantizer.ema_", "quantizer.latents_since_used", "quantizer.steps_since_init")
@@ -522,14 +523,8 @@ class Codec(nn.Module):
         nearest-neighbour search is sensitive to rounding), atomically. Training state lives in train_tokenizer.py."""
         state = {k: (v.half() if v.is_floating_point() and k not in KEEP_FP32 else v).cpu()  # loads anywhere
                  for k, v in self.state_dict().items() if not k.startswith(TRAINING_ONLY)}
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:  # fsync: the data on disk before the rename that publishes it
-            torch.save({"config": asdict(self.config), "state_dict": state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, lambda tmp: torch.save({"config": asdict(self.config), "state_dict": state}, tmp))
 
     @classmethod
     def load(cls, path=None, device="cpu"):
