@@ -287,7 +287,7 @@ def _plural_number(match):
     if len(digits) > 15:
         return match.group(0)
     n = int(digits)
-    words = year_to_words(n) if 1100 <= n <= 1999 or 2010 <= n <= 2099 else _integer(digits)
+    words = year_to_words(n) if _looks_like_year(digits) else _integer(digits)
     return f" {_last_word(words, 's').removeprefix('one ') if n in (100, 1000) else _last_word(words, 's')} "
 
 
