@@ -33,7 +33,7 @@ def write_json(path, obj):
 
 # Steps per stage. cpu: fits 2 CPU cores in a few hours; gpu: one GPU, where the codec also gets its
 # adversarial stage. The GPT trains with text dropout and speaks with classifier-free guidance
-# (model/gpt.py, generate_rows). eval_limit: test sentences per voice for the WER measurements.
+# (model/gpt.py, generate_stream). eval_limit: test sentences per voice for the WER measurements.
 GUIDANCE = dict(text_dropout=0.1, cfg_scale=1.5)
 PRESETS = {
     "cpu": dict(device="cpu", codec_steps=12_000, gan_start=12_000, gpt_preset="cpu", gpt_steps=2_000,

@@ -25,16 +25,20 @@ from dataset.files import write_atomic
 from model.lora import merged_state_dict
 
 
+class DeviceError(ValueError):
+    """A device name that is unknown, or names hardware this machine lacks."""
+
+
 def pick_device(name="auto"):
-    """'auto' takes CUDA when present, else the CPU. Unknown or unavailable devices exit with one line."""
+    """'auto' takes CUDA when present, else the CPU. Unknown or unavailable devices raise DeviceError."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise SystemExit(f"error: unknown device {name!r} (use auto, cpu, cuda or cuda:N)") from None
+        raise DeviceError(f"unknown device {name!r} (use auto, cpu, cuda or cuda:N)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda asked for, but this machine has no CUDA GPU")
+        raise DeviceError(f"--device {name} asked for, but this machine has no CUDA GPU")
     return device
 
 

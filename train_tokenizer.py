@@ -44,8 +44,8 @@ from tokenizer.codec import Codec, CodecConfig, code_stats, peak_normalize
 from tokenizer.discriminators import (MultiPeriodDiscriminator, MultiResolutionDiscriminator, MultiScaleMelLoss,
                                       discriminator_loss, feature_matching_loss, generator_adversarial_loss)
 from model.checkpoint import CheckpointError, load_checkpoint
-from train_common import (CSVLog, TimeBudget, at_least_one, atomic_save, autocast, pick_device, plain_args,
-                          positive, rng_state, seed_everything, set_rng_state)
+from train_common import (CSVLog, DeviceError, TimeBudget, at_least_one, atomic_save, autocast, pick_device,
+                          plain_args, positive, rng_state, seed_everything, set_rng_state)
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--data", default="demo", help="'demo' or a corpus folder (LJSpeech, LibriTTS, wav+txt)")
@@ -83,7 +83,10 @@ parser.add_argument("--decoder_dim", type=int, default=CodecConfig.decoder_dim)
 parser.add_argument("--decoder_layers", type=int, default=CodecConfig.decoder_layers)
 args = parser.parse_args()
 
-device = pick_device(args.device)
+try:
+    device = pick_device(args.device)
+except DeviceError as e:
+    sys.exit(f"error: {e}")
 if args.decoder_only and not (args.init_from or args.resume):
     sys.exit("error: --decoder_only keeps a trained encoder and codebook: give --init_from (or --resume)")
 seed_everything(args.seed)

@@ -15,6 +15,7 @@ The tests compare these against independent implementations (scipy and librosa).
 Shapes: T is a number of samples, F a number of STFT frames, n_mels the number of mel bands.
 """
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -47,16 +48,19 @@ def audio_info(path):
     return info.samplerate, info.frames
 
 
-def load_audio(path, sample_rate=SAMPLE_RATE):
+def load_audio(path, sample_rate=SAMPLE_RATE, max_seconds=None):
     """
     Read an audio file as a mono float32 tensor (T,) at `sample_rate`.
 
     Stereo (or more channels) is averaged to mono, integer formats (8-, 16-, 24-, 32-bit) become floats
-    in [-1, 1], and any rate is resampled. Zero-length, corrupt, NaN/inf-containing files and unknown
-    extensions raise AudioError with a one-line message.
+    in [-1, 1], and any rate is resampled. Zero-length, corrupt, NaN/inf-containing files, unknown
+    extensions and files longer than max_seconds (checked before anything is decoded) raise AudioError
+    with a one-line message.
     """
     path = Path(path)
-    file_rate, _ = audio_info(path)
+    file_rate, n_samples = audio_info(path)
+    if max_seconds is not None and n_samples > max_seconds * file_rate:
+        raise AudioError(f"{path} is {n_samples / file_rate:.1f} s long, more than {max_seconds:g} s")
     try:
         samples, file_rate = sf.read(str(path), dtype="float32", always_2d=True)  # (T, channels)
     except Exception as e:
@@ -90,6 +94,28 @@ def save_audio(path, wav, sample_rate=SAMPLE_RATE):
         except (sf.SoundFileError, RuntimeError) as e:  # libsndfile's: no such folder, disk full, ...
             raise OSError(f"cannot write {path}: {e}") from None  # what callers catch for file trouble
     write_atomic(path, write)
+
+
+def save_audio_stream(path, chunks, sample_rate=SAMPLE_RATE):
+    """Write float waveform chunks (T_i,) to a wav or flac file as they come, atomically as save_audio
+    does, so an interrupted stream never leaves a partial file that looks complete. Returns (seconds to
+    the first samples written, samples written)."""
+    path, start, first, total = Path(path), time.perf_counter(), None, 0
+
+    def write(tmp):
+        nonlocal first, total
+        with sf.SoundFile(str(tmp), "w", sample_rate, 1, subtype="PCM_16") as f:
+            for chunk in chunks:
+                if len(chunk):
+                    f.write(chunk.clamp(-1, 1).numpy())
+                    total += len(chunk)
+                    first = first if first is not None else time.perf_counter() - start
+
+    try:
+        write_atomic(path, write)
+    except sf.SoundFileError as e:  # libsndfile's errors (cannot open, disk full) are no OSError
+        raise OSError(f"cannot write {path}: {e}") from None
+    return first, total
 
 
 # -----------------------------------------------------------------------------------------------------

@@ -70,6 +70,27 @@ def codec_fits(codec, codec_path, info):
     return file_sha256(codec_path) == info.get("codec_sha256")
 
 
+def load_codec_of(info, path=None, device="cpu"):
+    """The codec that made the codes `info` describes (an info.json, a GPT's codes_info): the file at
+    `path`, or else the one info names (a path inside the repository is relative to it). A ValueError
+    says why when it is missing, unreadable, or not the one that made the codes (it would decode noise)."""
+    path = Path(path or info.get("codec", ""))
+    if not path.is_absolute() and not path.is_file():
+        path = Path(__file__).resolve().parents[1] / path
+    if not path.is_file():
+        raise ValueError(f"no codec at {path}, the one the codes were made with ({info.get('codec', '?')})")
+    try:
+        codec = Codec.load(path, device)
+    except RuntimeError as e:
+        raise ValueError(str(e)) from None
+    if info.get("codebook_size") not in (None, codec.codebook_size):
+        raise ValueError(f"the codes are of a {info['codebook_size']}-entry codebook and {path} has "
+                         f"{codec.codebook_size}: not the codec they were made with")
+    if not codec_fits(codec, path, info):
+        raise ValueError(f"{path} is not the codec the codes were made with: they would decode to noise")
+    return codec, path
+
+
 def shard_paths(folder):
     """The codes files of an encoded corpus, in order (codes-000.npy, codes-001.npy, ...)."""
     return sorted(p for p in Path(folder).glob("codes-*.npy") if re.fullmatch(r"codes-\d{3}\.npy", p.name))

@@ -11,7 +11,7 @@ Speed of the codec and of speaking, printed as numbers (nothing here is a test: 
 `tts` generates exactly --seconds of speech codes at batch 1 with the KV cache (so that every model and
 machine is timed on the same amount of work), decodes them with the codec, and reports the real-time
 factor (compute seconds per second of audio; below 1 is faster than real time). Streaming: the time from
-the call to the first decoded chunk, with infer.py's StreamDecoder defaults. --rows: the same codes'
+the call to the first decoded chunk, with tokenizer/streaming.py's StreamDecoder defaults. --rows: the same codes'
 worth of steps for that many tries side by side (infer.py's --batch_size), per step and per code.
 
 `train` times full optimizer steps (forward, backward, clipping, AdamW) of each preset on batches laid out
@@ -32,10 +32,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
 
-from infer import DEFAULT_GPT, TTS, StreamDecoder, TTSError
+from infer import DEFAULT_GPT, TTS, TTSError
+from model.batched import generate_rows
 from model.gpt import GPT, PRESETS, GPTConfig
 from model.sequence import TEXT_VOCAB_SIZE, build_example, collate, encode_text
 from tokenizer.codec import Codec, keep_freed_memory
+from tokenizer.streaming import StreamDecoder
 from train_common import gpu_peak_flops, pick_device
 from train_pretrain import forward_backward, maybe_compile
 
@@ -128,13 +130,13 @@ def bench_tts(args, device):
     print(f"  generate            {generate_s:7.2f} s  {1000 * generate_s / n_codes:6.2f} ms/code")
     print(f"  generate + decode   {total_s:7.2f} s  real-time factor {total_s / audio_s:.3f}")
     print(f"  streaming: first audio after {1000 * first_s:.0f} ms")
-    # Several tries side by side (GPT.generate_rows, what infer.py's --batch_size does): each step costs
+    # Several tries side by side (model/batched.py, what infer.py's --batch_size does): each step costs
     # more than one row's, each code much less, since a small model's step is mostly per-operation overhead.
     for rows in args.rows:
         def side_by_side():
             generators = [torch.Generator(device).manual_seed(row) for row in range(rows)]
-            for _ in model.generate_rows([prefix[0]] * rows, [n_codes] * rows, [n_codes] * rows,
-                                         generators=generators, **sampling):
+            for _ in generate_rows(model, [prefix[0]] * rows, [n_codes] * rows, [n_codes] * rows,
+                                   generators=generators, **sampling):
                 pass
 
         with torch.inference_mode():
@@ -245,10 +247,10 @@ def main(argv=None):
                  "a code), --repeats and --rows at least 1")
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
     try:
+        device = pick_device(args.device)
         {"codec": bench_codec, "tts": bench_tts, "train": bench_train}[args.what](args, device)
-    except (FileNotFoundError, ValueError) as e:  # no codec there, or not a codec (Codec.load)
+    except (FileNotFoundError, ValueError) as e:  # no codec there, not a codec (Codec.load), a DeviceError
         sys.exit(f"error: {e}")
 
 

@@ -73,10 +73,11 @@ from dataset.files import write_atomic
 from dataset.readers import DEMO_DIR, Corpus, CorpusError, Utterance, read_corpus, read_demo
 from dataset.speech_tokens import DataError, check_same_codec
 from model.checkpoint import CheckpointError, load_gpt
+from model.sampling import check_sampling
 from tokenizer.codec import DEFAULT_CHECKPOINT, Codec, keep_freed_memory, peak_normalize
 from tokenizer.discriminators import MultiScaleMelLoss
 from tokenizer.text import normalize
-from train_common import pick_device
+from train_common import DeviceError, pick_device
 
 EXTRA = "pip install -r requirements-extra.txt"
 
@@ -354,7 +355,10 @@ def evaluate_codec(args):
     start_time = time.perf_counter()
     if args.asr_workers < 1 or (args.limit is not None and args.limit < 1):
         sys.exit("error: --asr_workers and --limit must be at least 1")
-    device = pick_device(args.device)
+    try:
+        device = pick_device(args.device)
+    except DeviceError as e:
+        sys.exit(f"error: {e}")
     codec_path = Path(args.codec or DEFAULT_CHECKPOINT)
     try:
         codec = Codec.load(codec_path, device)
@@ -531,7 +535,7 @@ def tts_jobs(args, tts):
 
 
 def evaluate_tts(args):
-    from infer import TTS, TTSError, check_sampling  # infer.py imports this file's neighbours
+    from infer import TTS, TTSError  # infer.py imports this file's neighbours
 
     start_time = time.perf_counter()
     if args.asr_workers < 1 or (args.limit is not None and args.limit < 1):
@@ -545,8 +549,8 @@ def evaluate_tts(args):
                  "no --prompt_wav or --sentences")
     if args.ref_dir is not None and not args.ref_dir.is_dir():
         sys.exit(f"error: --ref_dir {args.ref_dir}: no such folder")
-    device = pick_device(args.device)
     try:
+        device = pick_device(args.device)
         check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale, args.best_of, args.seed)
         tts = TTS.load(args.checkpoint, args.codec, device)
         jobs = tts_jobs(args, tts)
@@ -572,7 +576,7 @@ def evaluate_tts(args):
                     audio_info(ref)
             except (TTSError, AudioError) as e:
                 raise TTSError(f"{name}: {e}") from None
-    except (TTSError, CorpusError) as e:
+    except (TTSError, CorpusError, DeviceError, ValueError) as e:  # ValueError: check_sampling's
         sys.exit(f"error: {e}")
     make_out_dir(args.out_dir)
     has_refs = any(ref is not None for *_, ref in jobs)

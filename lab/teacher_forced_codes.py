@@ -100,13 +100,14 @@ def run():
     if args.out_dir.resolve() == args.codes.resolve():
         sys.exit("error: --out_dir must not be the --codes folder: the true codes would be overwritten")
 
-    from infer import GUIDED_CFG_SCALE, TTSError, check_sampling
+    from infer import GUIDED_CFG_SCALE
     from dataset.speech_tokens import check_same_codec
     from model.checkpoint import load_gpt
+    from model.sampling import check_sampling
 
     try:
         check_sampling(args.temperature, args.top_k, args.top_p, args.cfg_scale, seed=args.seed)
-    except TTSError as e:
+    except ValueError as e:
         sys.exit(f"error: {e}")
 
     model, saved = load_gpt(args.checkpoint)

@@ -17,7 +17,7 @@ tries each, it did not work: the model learned its training pairs but not what m
 1. Tries (out_dir/tries.jsonl, one line per sentence, appended as they are judged: a stopped run goes on
    where it was). For --sentences training sentences per voice (a fixed random sample), --tries tries each,
    sampled exactly as infer.py's `tts(text, speaker=voice, seed=i, best_of=tries)` samples its candidates
-   (TTS.candidates, with infer.py's default sampling); i counts the sentences.
+   (candidates below, with infer.py's default sampling); i counts the sentences.
 2. Judging. pocketsphinx (an optional extra: pip install -r requirements-extra.txt) transcribes every try
    and the character error rate against the sentence ranks them. A sentence's best and worst tries make a
    pair (chosen, rejected) when their error rates differ by at least --margin (--all_pairs: every two tries
@@ -54,11 +54,20 @@ from dataset.audio import save_audio
 from dataset.files import write_atomic
 from dataset.readers import DEMO_DIR
 from dataset.speech_tokens import DataError, open_codes
-from infer import DEFAULT_GPT, TTS, TTSError
+from infer import CANDIDATE_SEED_STEP, DEFAULT_GPT, TTS, TTSError
+from model.batched import sample_rows
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.sequence import IGNORE, TEXT_VOCAB_SIZE, build_example, collate, encode_text
-from train_common import (CSVLog, HelpWithDefaults, at_least_one, atomic_save, cosine_lr, pick_device, plain_args,
-                          rng_state, seed_everything, set_rng_state)
+from train_common import (CSVLog, DeviceError, HelpWithDefaults, at_least_one, atomic_save, cosine_lr, pick_device,
+                          plain_args, rng_state, seed_everything, set_rng_state)
+
+
+def candidates(tts, prefix, part, n, seed):
+    """n tries at the speech codes of one part, exactly as infer.py's best_of samples them (its default
+    settings): try k with seed + k * CANDIDATE_SEED_STEP, so try 0 is what one try speaks."""
+    rows = [(prefix, tts.max_codes(prefix, part), tts.min_codes(part), seed + k * CANDIDATE_SEED_STEP)
+            for k in range(n)]
+    return [codes for codes, _ in sample_rows(tts.model, rows, tts.sampling(), batch_size=8)]
 
 
 def natural_key(name):
@@ -115,7 +124,7 @@ def make_tries(tts, sentences, n_tries, out_dir, transcribe_files, made_by=None)
         prefixes, parts = tts.prepare(text, speaker, None, max_chars=5000)
         if len(parts) != 1:  # a sentence infer.py would speak in parts: not one example to learn from
             continue
-        tries = tts.candidates(prefixes[0], parts[0], n_tries, seed=i)
+        tries = candidates(tts, prefixes[0], parts[0], n_tries, seed=i)
         limit = tts.max_codes(prefixes[0], parts[0])  # a try this long was stopped, not ended by the model
         files = []
         (out_dir / "tries" / speaker).mkdir(exist_ok=True)
@@ -147,9 +156,9 @@ def make_pairs(records, margin, all_pairs=False):
     pairs = []
     for r in records:
         tries = r["tries"]
-        candidates = ([(a, b) for a in tries for b in tries if a is not b] if all_pairs else
+        options = ([(a, b) for a in tries for b in tries if a is not b] if all_pairs else
                       [(min(tries, key=lambda t: (not ended(t), t["cer"])), max(tries, key=lambda t: t["cer"]))])
-        pairs += [(r["speaker"], r["text"], a, b) for a, b in candidates if preferred(a, b)]
+        pairs += [(r["speaker"], r["text"], a, b) for a, b in options if preferred(a, b)]
     return pairs
 
 
@@ -232,7 +241,10 @@ def run(argv=None):
     add("--resume", action="store_true", help="continue the tuning from out_dir/last.pt")
     add("--seed", type=int, default=1337, help="seed for the order of the pairs")
     args = parser.parse_args(argv)
-    device = pick_device(args.device)
+    try:
+        device = pick_device(args.device)
+    except DeviceError as e:
+        raise SystemExit(f"error: {e}") from None
     seed_everything(args.seed)
 
     try:

@@ -11,7 +11,8 @@ A LLaMA-style block (RMSNorm, rotary positions, grouped-query attention, SwiGLU)
     model = GPT(GPTConfig(**PRESETS["cpu"]))
     logits, loss = model(ids, targets)                     # training
     codes = model.generate(prefix_ids, max_new_tokens=500)  # inference, with a KV cache
-    for step in model.generate_rows(prefixes, ...): ...     # several prefixes at once, a code per row a step
+
+Several prefixes at once (left padding, a code per row a step, scoring tries) are in model/batched.py.
 
 Letters in the shape comments: B batch, T time (tokens), C channels (d_model), nh query heads,
 nkv key/value heads, hs head size, V speech vocabulary (codebook entries + END).
@@ -102,7 +103,6 @@ class KVCache:
         self.values = [None] * n_layer
         self.filled = [0] * n_layer
         self.n_bytes = self.n_speech = 0  # text bytes and speech-side tokens seen (GPT.positions)
-        self.key_mask = None  # (B, T_all), False at left padding: rows of different lengths in one batch
 
     @property
     def length(self):
@@ -124,6 +124,30 @@ class KVCache:
         return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]  # views, no copy
 
 
+def left_pad(rows):
+    """1-D id tensors of different lengths -> ids (R, T0) with the shorter rows padded on the left, and
+    key_mask (R, T0), False at the pads (None when no row is padded). Padding on the left lines up every
+    row's last token, the one whose logits pick the next code."""
+    T0 = max(len(row) for row in rows)
+    ids = torch.stack([F.pad(row, (T0 - len(row), 0), value=PAD) for row in rows])  # (R, T0)
+    starts = torch.tensor([T0 - len(row) for row in rows], device=ids.device)  # where real tokens begin
+    return ids, (torch.arange(T0, device=ids.device) >= starts[:, None] if starts.any() else None)
+
+
+def padded_mask(key_mask, T):
+    """The attention mask (R, 1, T, T_all) for the last T of T_all tokens of left-padded rows (key_mask
+    (R, T_all), False at pads), or None when nothing is padded. No real token sees a pad. A pad sees what
+    precedes it, so that no row of the mask is empty (an empty row makes NaNs); what it computes is never
+    seen."""
+    if key_mask is None:
+        return None
+    past = key_mask.shape[1] - T
+    if T == 1:  # one new (real) token: every key but the pads
+        return key_mask[:, None, None, :]  # (R, 1, 1, T_all)
+    causal = torch.ones(T, past + T, dtype=torch.bool, device=key_mask.device).tril(diagonal=past)
+    return causal & (key_mask[:, None, None, :] | ~key_mask[:, None, past:, None])  # (R, 1, T, T_all)
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -133,7 +157,10 @@ class CausalSelfAttention(nn.Module):
         self.key_value = nn.Linear(cfg.d_model, 2 * cfg.n_kv_head * self.head_size, bias=False)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
 
-    def forward(self, x, cos, sin, kv_cache=None, layer=0):
+    def forward(self, x, cos, sin, mask=None, kv_cache=None, layer=0):
+        """x (B, T, C); mask (B or 1, 1, T, T_past + T), True where a query may see a key, or None: causal
+        for T > 1 with no cache (training, prefill), everything for one new token (GPT.forward builds the
+        rest)."""
         B, T, C = x.shape
         q = self.query(x).view(B, T, self.n_head, self.head_size).transpose(1, 2)  # (B, nh, T, hs)
         kv = self.key_value(x).view(B, T, 2, self.n_kv_head, self.head_size)  # (B, T, 2, nkv, hs)
@@ -141,27 +168,6 @@ class CausalSelfAttention(nn.Module):
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         if kv_cache is not None:
             k, v = kv_cache.update(layer, k, v)  # (B, nkv, T_past + T, hs)
-        past = k.shape[2] - T
-        key_mask = None if kv_cache is None else kv_cache.key_mask  # (B, past + T)
-        if key_mask is not None and T == 1:  # one new (real) token: it sees every key but the pads
-            mask, is_causal = key_mask[:, None, None, :], False  # (B, 1, 1, past + 1)
-        elif key_mask is not None:
-            # No real token sees a pad. A pad sees what precedes it, so that no row of the mask is empty
-            # (an empty row makes NaNs); what it computes is never seen.
-            causal = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(diagonal=past)
-            mask, is_causal = causal & (key_mask[:, None, None, :] | ~key_mask[:, None, past:, None]), False
-        elif past == 0:
-            # Training and prefill: the usual lower triangle, which SDPA builds itself (and which lets it
-            # pick the flash kernel).
-            mask, is_causal = None, True
-        elif T == 1:  # one new token, the latest position: it may see every key, no mask needed
-            mask, is_causal = None, False
-        else:
-            # With a cache the T queries are the *last* T of past + T keys. SDPA's is_causal aligns its
-            # triangle to the top-left (query i sees keys 0..i) and would hide the cache, so the mask is
-            # built from positions: query i sits at past + i and sees keys 0..past + i.
-            mask = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(diagonal=past)
-            is_causal = False
         # Grouped-query attention: query head h reads key/value head h // (nh / nkv). SDPA's enable_gqa
         # (torch >= 2.5) does that without copying, which is faster both when generating and in training;
         # older torch copies each kv head to its group.
@@ -171,7 +177,8 @@ class CausalSelfAttention(nn.Module):
             k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)  # (B, nh, T_all, hs)
         # No dropout on the attention weights (the blocks drop out on the residual branches): with
         # dropout_p > 0 a CPU's SDPA leaves its fused kernel for a much slower one.
-        y = F.scaled_dot_product_attention(q, k, v, mask, is_causal=is_causal, **gqa)  # (B, nh, T, hs)
+        # Without a mask SDPA builds the causal triangle itself, and may pick its flash kernel.
+        y = F.scaled_dot_product_attention(q, k, v, mask, is_causal=mask is None and T > 1, **gqa)  # (B,nh,T,hs)
         return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
 
 
@@ -201,8 +208,8 @@ class Block(nn.Module):
         self.mlp = SwiGLU(cfg)
         self.dropout = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, cos, sin, kv_cache=None, layer=0):
-        x = x + self.dropout(self.attention(self.attention_norm(x), cos, sin, kv_cache, layer))
+    def forward(self, x, cos, sin, mask=None, kv_cache=None, layer=0):
+        x = x + self.dropout(self.attention(self.attention_norm(x), cos, sin, mask, kv_cache, layer))
         return x + self.dropout(self.mlp(self.mlp_norm(x)))
 
 
@@ -244,23 +251,26 @@ class GPT(nn.Module):
         speech = self.speech_embedding((ids - self.cfg.text_vocab_size).clamp(min=0))  # (B, T, C)
         return torch.where(is_speech, speech, text)  # (B, T, C)
 
-    def forward(self, ids, targets=None, kv_cache=None):
+    def forward(self, ids, targets=None, kv_cache=None, mask=None):
         """ids (B, T) -> logits (B, T, V) and, given targets (B, T) (IGNORE where no loss), the mean
         cross-entropy over the positions with a target. targets[p] is what follows ids[p]: already the
         next token (model/sequence.py), so nothing is shifted here. With kv_cache, ids continue the
-        cached positions and are appended to the cache."""
+        cached positions and are appended to the cache. mask: see CausalSelfAttention (padded rows:
+        padded_mask); None is causal."""
         B, T = ids.shape
         past = 0 if kv_cache is None else kv_cache.length
         if past + T > self.cfg.max_seq_len:
             raise ValueError(f"{past + T} tokens exceed max_seq_len {self.cfg.max_seq_len}")
-        if kv_cache is not None and kv_cache.key_mask is not None and kv_cache.key_mask.shape[1] < past + T:
-            kv_cache.key_mask = F.pad(kv_cache.key_mask, (0, T), value=True)  # new tokens are real
+        if mask is None and past and T > 1:
+            # The T new queries are the *last* T of past + T keys: query i sits at past + i and sees keys
+            # 0..past + i. (SDPA's own triangle starts at the top left, and would hide the cache.)
+            mask = torch.ones(T, past + T, dtype=torch.bool, device=ids.device).tril(diagonal=past)
         positions = self.positions(ids, kv_cache)  # (B, T)
         cos, sin = rotary(positions, self.cfg.d_model // self.cfg.n_head, self.cfg.rope_theta)  # (B, T, hs/2)
         cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # (B, 1, T, hs/2): the same for every head
         x = self.dropout(self.embed(ids))  # (B, T, C)
         for layer, block in enumerate(self.blocks):
-            x = block(x, cos, sin, kv_cache, layer)
+            x = block(x, cos, sin, mask, kv_cache, layer)
         logits = self.speech_head(self.final_norm(x))  # (B, T, V)
         loss = None
         if targets is not None:
@@ -298,82 +308,49 @@ class GPT(nn.Module):
     @torch.inference_mode()  # no_grad, and no version counters or views to track: faster per code
     def generate_stream(self, prefix_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
                         min_new_tokens=0, ras_window=0, ras_max_repeats=3, cfg_scale=1.0, generator=None):
-        """Yield speech codes (ints) one at a time as they are sampled, for prefix_ids (1, T0): one row of
-        generate_rows, whose docstring says what the arguments do."""
+        """Yield speech codes (ints) one at a time as they are sampled after prefix_ids (1, T0).
+
+        The prefix runs once to fill the KV cache, then each new code is one single-token step. END is
+        forbidden for the first min_new_tokens codes; generation stops at END, at max_new_tokens codes,
+        or when max_seq_len is full. temperature, top_k, top_p: model/sampling.py. ras_window > 0 turns on
+        repetition-aware sampling: a code already sampled ras_max_repeats times among the last ras_window
+        is drawn again. Call model.eval() first if the model has dropout.
+
+        cfg_scale != 1: classifier-free guidance. The same codes also extend the prefix without its text,
+        in a second row of the batch, and the logits become unconditioned + cfg_scale * (conditioned -
+        unconditioned): beyond 1 they go further in the direction the text moves them. Only meaningful for
+        a model that trained with text dropout. That row is shorter, so it is padded on the left and its
+        pads hidden by a mask (left_pad); rotary positions make the shift harmless, since attention scores
+        depend only on the distance between two tokens."""
         if prefix_ids.shape[0] != 1:
-            raise ValueError("generate takes one prefix, shape (1, T0)")
-        for codes in self.generate_rows([prefix_ids[0]], [max_new_tokens], [min_new_tokens], temperature,
-                                        top_k, top_p, ras_window, ras_max_repeats, cfg_scale, [generator]):
-            if codes[0] is None:
-                return
-            yield codes[0]
-
-    @torch.inference_mode()
-    def generate_rows(self, prefixes, max_new_tokens, min_new_tokens, temperature=1.0, top_k=None,
-                      top_p=None, ras_window=0, ras_max_repeats=3, cfg_scale=1.0, generators=None):
-        """Speak several prefixes at once, one row of the batch each: prefixes a list of 1-D id tensors,
-        usually [START] [speaker?] text [SPEECH_START]; max_new_tokens, min_new_tokens and generators one
-        per row. Yields, step by step, a list with each row's new code (an int), or None for a row that has
-        ended; stops when all have. A step of several rows costs far less than as many steps of one
-        (`python lab/bench.py tts --rows 1 8` measures it).
-
-        The prefixes run once to fill the KV cache, then each new code is one single-token step. END is
-        forbidden for a row's first min_new_tokens codes; a row ends at END, at its max_new_tokens, or when
-        the batch reaches max_seq_len. ras_window > 0 turns on repetition_aware sampling over each row's
-        last ras_window codes. Every row samples with its own generator, so it speaks what it would speak
-        alone. Call model.eval() first if the model has dropout.
-
-        Shorter prefixes are padded on the left, and the cache's key mask hides the pads from every real
-        token. Rotary positions make the shift harmless: attention scores depend on the distance between
-        two tokens, which padding does not change. What does change is the order of some float sums: a
-        padded row's logits differ from its own alone by about 1e-6, which now and then tips a sample the
-        other way (rows of equal length come out identical).
-
-        cfg_scale != 1: classifier-free guidance. The same codes also extend each prefix without its text,
-        in a second row, and the logits become unconditioned + cfg_scale * (conditioned - unconditioned):
-        beyond 1 they go further in the direction the text moves them. Only meaningful for a model that
-        trained with text dropout."""
-        B, guided = len(prefixes), cfg_scale != 1.0
-        rows = list(prefixes) + ([without_text(prefix[None])[0] for prefix in prefixes] if guided else [])
-        T0, device = max(len(row) for row in rows), rows[0].device
-        ids = torch.stack([F.pad(row, (T0 - len(row), 0), value=PAD) for row in rows])  # (B or 2B, T0)
+            raise ValueError("generate takes one prefix, shape (1, T0); model/batched.py speaks several")
+        guided = cfg_scale != 1.0
+        rows = [prefix_ids[0]] + ([without_text(prefix_ids)[0]] if guided else [])
+        ids, key_mask = left_pad(rows)  # (1 or 2, T0), key_mask None when nothing is padded
         kv_cache = KVCache(self.cfg.n_layer)
-        starts = torch.tensor([T0 - len(row) for row in rows], device=device)  # where real tokens begin
-        if starts.any():
-            kv_cache.key_mask = torch.arange(T0, device=device) >= starts[:, None]  # (B or 2B, T0)
-        # The last code is never fed back, so the padded prefix plus all but one new code must fit.
-        limits = [min(m, self.cfg.max_seq_len - T0 + 1) for m in max_new_tokens]
-        generators = generators or [None] * B
-        logits, _ = self(ids, kv_cache=kv_cache)  # (B or 2B, T0, V)
-        recent, ended, step = [[] for _ in range(B)], [limit < 1 for limit in limits], 0  # recent: last codes
-        while not all(ended):
-            step_logits = logits[:B, -1].float()  # (B, V)
+        logits, _ = self(ids, kv_cache=kv_cache, mask=padded_mask(key_mask, ids.shape[1]))  # (1 or 2, T0, V)
+        # The last code is never fed back, so the prefix plus all but one new code must fit.
+        limit = min(max_new_tokens, self.cfg.max_seq_len - ids.shape[1] + 1)
+        codes = []
+        for step in range(limit):
+            next_logits = logits[0, -1].float().clone()  # (V,)
             if guided:
-                plain = logits[B:, -1].float()  # (B, V)
-                step_logits = plain + cfg_scale * (step_logits - plain)
-            codes = [None] * B
-            for row in range(B):
-                if ended[row]:
-                    continue
-                next_logits = step_logits[row].clone()  # (V,)
-                if step < min_new_tokens[row]:
-                    next_logits[self.end_token] = float("-inf")
-                code = sample_next(next_logits, temperature, top_k, top_p, generators[row])
-                if ras_window and code != self.end_token:
-                    code = repetition_aware(next_logits, code, recent[row], ras_max_repeats, temperature,
-                                            generators[row])
-                if code == self.end_token:
-                    ended[row] = True
-                    continue
-                codes[row] = code
-                recent[row] = (recent[row] + [code])[-ras_window:] if ras_window else recent[row]
-                ended[row] = step + 1 >= limits[row]
-            yield codes
-            step += 1
-            if not all(ended):  # an ended row is fed code 0: what it computes is never read
-                fed = [0 if code is None else code for code in codes] * (2 if guided else 1)
-                next_ids = self.cfg.text_vocab_size + torch.tensor(fed, device=device)[:, None]  # (B or 2B, 1)
-                logits, _ = self(next_ids, kv_cache=kv_cache)  # (B or 2B, 1, V)
+                plain = logits[1, -1].float()  # (V,): the same codes, no text
+                next_logits = plain + cfg_scale * (next_logits - plain)
+            if step < min_new_tokens:
+                next_logits[self.end_token] = float("-inf")
+            code = sample_next(next_logits, temperature, top_k, top_p, generator)
+            if ras_window and code != self.end_token:
+                code = repetition_aware(next_logits, code, codes[-ras_window:], ras_max_repeats, temperature,
+                                        generator)
+            if code == self.end_token:
+                return
+            codes.append(code)
+            yield code
+            if step + 1 < limit:  # feed the code back (to both rows) for the next step's logits
+                key_mask = None if key_mask is None else F.pad(key_mask, (0, 1), value=True)  # it is real
+                next_ids = torch.full((len(rows), 1), self.cfg.text_vocab_size + code, device=ids.device)
+                logits, _ = self(next_ids, kv_cache=kv_cache, mask=padded_mask(key_mask, 1))  # (1 or 2, 1, V)
 
     def configure_optimizers(self, weight_decay, lr, betas, device_type):
         """AdamW with weight decay on matrices and embeddings only. Norm gains set scales, and pulling

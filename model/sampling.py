@@ -1,7 +1,9 @@
 """
-Picking the next speech code from the GPT's logits (model/gpt.py, GPT.generate_rows): temperature,
-top-k, top-p, and repetition-aware sampling.
+Picking the next speech code from the GPT's logits (model/gpt.py, GPT.generate_stream): temperature,
+top-k, top-p, and repetition-aware sampling; and a check of the settings before any sampling starts.
 """
+import math
+
 import torch
 
 
@@ -38,3 +40,23 @@ def repetition_aware(logits, code, recent, max_repeats, temperature=1.0, generat
     logits = logits.clone()
     logits[code] = float("-inf")
     return sample_next(logits, temperature, generator=generator)
+
+
+def check_sampling(temperature, top_k=None, top_p=None, cfg_scale=None, best_of=1, seed=0, batch_size=1):
+    """A ValueError, in one line, for settings that leave no distribution to sample from (or no try)."""
+    problems = [
+        (not (math.isfinite(temperature) and temperature >= 0), f"temperature {temperature}: use 0 (greedy) "
+         "or a larger finite number"),
+        (top_k is not None and top_k < 1, f"top_k {top_k} < 1: keep at least one token"),
+        (top_p is not None and not 0 < top_p <= 1, f"top_p {top_p} outside (0, 1]"),
+        (cfg_scale is not None and not (math.isfinite(cfg_scale) and cfg_scale >= 0),
+         f"cfg_scale {cfg_scale}: give a number from 0; 1 is no guidance, more pushes toward the text"),
+        (best_of < 1, f"best_of {best_of} < 1: speak each part at least once"),
+        (temperature == 0 and best_of > 1, "best_of needs sampling: at temperature 0 all tries are one greedy one"),
+        (batch_size < 1, f"batch_size {batch_size} < 1: sample at least one try at a time"),
+        # parts and tries add to the seed; a torch.Generator takes 64 bits
+        (not -2 ** 62 < seed < 2 ** 62, f"seed {seed} outside -2**62 to 2**62"),
+    ]
+    for wrong, message in problems:
+        if wrong:
+            raise ValueError(message)

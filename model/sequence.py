@@ -78,7 +78,7 @@ def build_example(text_ids, speech_codes, text_vocab_size, speaker=None, prompt_
 def without_text(ids):
     """ids (T,) or (1, T) of a prefix with every text byte (its own and a voice prompt's) taken out: the
     layout of an example that lost its text to text dropout (dataset/speech_tokens.py), which is what
-    classifier-free guidance sets against the prefix that has it (model/gpt.py, generate_rows). One
+    classifier-free guidance sets against the prefix that has it (model/gpt.py, generate_stream). One
     prefix at a time: rows of a batch hold different numbers of bytes, so no (B, T) result would fit."""
     if ids.dim() > 2 or (ids.dim() == 2 and len(ids) != 1):
         raise ValueError(f"without_text takes one prefix, (T,) or (1, T), not {tuple(ids.shape)}")

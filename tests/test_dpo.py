@@ -10,6 +10,7 @@ import torch
 from lab import eval as eval_module
 from lab import train_dpo
 from infer import TTS
+from model.batched import score
 from model.gpt import GPT, GPTConfig
 from model.sequence import TEXT_VOCAB_SIZE, build_example, collate, encode_text
 
@@ -141,7 +142,7 @@ def test_tries_match_best_of_candidates_and_are_not_spoken_twice(corpus, tmp_pat
     tts = TTS.load(checkpoint)
     for record in records[:2]:
         prefixes, parts = tts.prepare(record["text"], record["speaker"], None, 5000)
-        tries = tts.candidates(prefixes[0], parts[0], 2, seed=record["seed"])
+        tries = train_dpo.candidates(tts, prefixes[0], parts[0], 2, seed=record["seed"])
         assert [t["codes"] for t in record["tries"]] == tries
         assert [t["cer"] for t in record["tries"]] == [1.0, 0.0]
     # A crash cut the last line short: it is dropped, and only that sentence is spoken again.
@@ -197,8 +198,8 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(corpus, tmp_path, mo
     for record in records:
         prefixes, _ = base.prepare(record["text"], record["speaker"], None, 5000)
         chosen, rejected = record["tries"][1]["codes"], record["tries"][0]["codes"]
-        gains.append((tuned.score(prefixes[0], chosen) - base.score(prefixes[0], chosen))
-                     - (tuned.score(prefixes[0], rejected) - base.score(prefixes[0], rejected)))
+        gains.append((score(tuned.model, prefixes[0], chosen) - score(base.model, prefixes[0], chosen))
+                     - (score(tuned.model, prefixes[0], rejected) - score(base.model, prefixes[0], rejected)))
     assert sum(g > 0 for g in gains) >= len(gains) - 1
 
 

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from dataset.readers import DEMO_DIR
 from dataset.speech_tokens import open_codes, select
+from model.batched import generate_rows
 from model.gpt import GPT, PRESETS, GPTConfig, KVCache
 from model.sampling import sample_next
 from model.sequence import (IGNORE, PAD, SPEECH_START, START, TEXT_VOCAB_SIZE, build_example, collate,
@@ -139,8 +140,8 @@ def test_rows_of_a_batch_speak_what_each_speaks_alone(step, cfg_scale):
                                         generator=torch.Generator().manual_seed(i), **sampling))
              for i, prefix in enumerate(prefixes)]
     together = [[] for _ in prefixes]
-    for codes in model.generate_rows(prefixes, most, fewest, generators=[torch.Generator().manual_seed(i)
-                                                                         for i in range(3)], **sampling):
+    for codes in generate_rows(model, prefixes, most, fewest,
+                               generators=[torch.Generator().manual_seed(i) for i in range(3)], **sampling):
         for row, code in zip(together, codes):
             row += [] if code is None else [code]
     assert together == alone
@@ -153,7 +154,7 @@ def test_a_batch_ends_its_rows_where_the_longest_prefix_fills_max_seq_len():
     model = tiny_model(max_seq_len=64)
     long, short = torch.randint(0, 256, (61,)), torch.tensor([START, *encode_text("hi"), SPEECH_START])
     lengths = [0, 0]
-    for codes in model.generate_rows([long, short], [60, 60], [60, 60], temperature=0):
+    for codes in generate_rows(model, [long, short], [60, 60], [60, 60], temperature=0):
         lengths = [n + (code is not None) for n, code in zip(lengths, codes)]
     assert lengths == [4, 4]
     assert len(model.generate(short[None], max_new_tokens=60, temperature=0, min_new_tokens=60)) == 60

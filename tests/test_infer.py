@@ -1,6 +1,7 @@
 """Tests for infer.py: repetition-aware sampling, length bounds, text splitting, streaming against
 all-at-once decoding, and the command line's answers to bad input (one line, no partial files)."""
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,17 +9,20 @@ import soundfile as sf
 import torch
 
 import infer
-from dataset.audio import load_audio
+from dataset.audio import load_audio, save_audio_stream
 from dataset.encode_corpus import file_sha256
 from dataset.readers import DEMO_DIR
 from lab.eval import character_error_rate
-from infer import TTS, StreamDecoder, TTSError, split_text
+from infer import TTS, TTSError
+from model import batched
 from model.gpt import GPT, GPTConfig
 from model.sampling import repetition_aware
 from model.sequence import TEXT_VOCAB_SIZE, build_example, encode_text
 from tokenizer.codec import Codec, CodecConfig
-from tokenizer.text import normalize
+from tokenizer.streaming import StreamDecoder
+from tokenizer.text import normalize, split_text
 
+ROOT = Path(infer.__file__).resolve().parent
 CODES = 64
 RATES = (2.0, 4.0)  # speech codes per text byte recorded in the tiny checkpoint
 
@@ -60,7 +64,7 @@ class FixedLogits(GPT):
                                    max_seq_len=512))
         self.fixed = logits
 
-    def forward(self, ids, targets=None, kv_cache=None):
+    def forward(self, ids, targets=None, kv_cache=None, mask=None):
         return self.fixed.expand(ids.shape[0], ids.shape[1], -1), None
 
 
@@ -156,18 +160,18 @@ def test_every_part_ends_as_a_sentence_ends(tts):
 
 def test_long_text_is_split_and_every_part_is_spoken(tts, monkeypatch):
     spoken, batches = [], []
-    original = GPT.generate_rows
+    original = batched.generate_rows
 
-    def recording(self, prefixes, *args, **kwargs):
+    def recording(model, prefixes, *args, **kwargs):
         codes = [[] for _ in prefixes]
-        for step in original(self, prefixes, *args, **kwargs):
+        for step in original(model, prefixes, *args, **kwargs):
             for row, code in zip(codes, step):
                 row += [] if code is None else [code]
             yield step
         spoken.extend(zip(prefixes, codes))
         batches.append(len(prefixes))
 
-    monkeypatch.setattr(GPT, "generate_rows", recording)
+    monkeypatch.setattr(batched, "generate_rows", recording)
     text = " ".join(f"This is sentence number {i}, and it goes on for a while to be long." for i in range(12))
     prefixes, parts = tts.prepare(text, None, None, 5000)
     assert len(parts) > 3
@@ -180,6 +184,20 @@ def test_long_text_is_split_and_every_part_is_spoken(tts, monkeypatch):
     samples_per_code = tts.codec.config.hop_length
     pauses = (len(parts) - 1) * int(0.25 * sample_rate)
     assert len(wav) == sum(len(codes) for _, codes in spoken) * samples_per_code + pauses
+
+
+def test_one_try_at_a_time_speaks_through_the_plain_path(tts, monkeypatch):
+    """One sentence, and a long text at batch_size 1, never touch the batched module: GPT.generate_stream
+    speaks them, one part after another."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the batched path was taken")
+
+    monkeypatch.setattr(batched, "generate_rows", refuse)
+    wav, _ = tts("One sentence.", cfg_scale=2.0, batch_size=8)
+    long = " ".join(f"Sentence {i} is long enough, with words enough, to need a part of its own." for i in range(6))
+    assert len(tts.prepare(long, None, None, 5000)[1]) > 1
+    parts = tts.codes(long, batch_size=1)
+    assert len(wav) > 0 and len(parts) > 1 and all(codes for codes, _ in parts)
 
 
 # -----------------------------------------------------------------------------------------------------
@@ -242,10 +260,10 @@ def test_batch_size_changes_the_speed_not_the_speech(tts, best_of):
     prefixes, _ = tts.prepare(text, None, None, 5000)
     assert len(prefixes) > 3 and len({p.shape[1] for p in prefixes}) > 1  # rows of different lengths
     one, _ = tts(text, seed=2, cfg_scale=2.0, best_of=best_of, batch_size=1)
-    batched, _ = tts(text, seed=2, cfg_scale=2.0, best_of=best_of, batch_size=3)
-    assert torch.equal(one, batched)
+    side_by_side, _ = tts(text, seed=2, cfg_scale=2.0, best_of=best_of, batch_size=3)
+    assert torch.equal(one, side_by_side)
     with pytest.raises(TTSError, match="batch_size 0"):
-        tts.candidates(prefixes[0], "part", 2, seed=0, batch_size=0)
+        tts.codes(text, batch_size=0)
     if best_of == 1:
         streamed = torch.cat(list(tts.stream(text, seed=2, cfg_scale=2.0)))
         assert len(streamed) == len(one) and torch.allclose(streamed, one, atol=1e-4)
@@ -268,23 +286,24 @@ def test_guided_streaming_speaks_what_the_guided_call_speaks(tts, monkeypatch):
 
 
 def test_score_is_minus_the_training_loss_of_the_same_example(tts):
-    """TTS.score against the model's own loss on the example train_pretrain.py would build: same tokens,
+    """batched.score against the model's own loss on the example train_pretrain.py would build: same tokens,
     loss on the codes and END only, so the two must agree to rounding."""
     prefixes, parts = tts.prepare("Score me.", "slt", None, 5000)
-    codes = list(tts._codes(prefixes[0], parts[0], 0.8, None, None, True, None, seed=5))
+    codes = list(tts.part_codes(prefixes[0], parts[0], 5, tts.sampling(temperature=0.8, top_k=None, top_p=None)))
     ids, targets = build_example(encode_text(parts[0]), codes, TEXT_VOCAB_SIZE,
                                  speaker=tts.speaker_map["slt"], speech_vocab_size=CODES)
     with torch.no_grad():
         _, loss = tts.model(ids[None], targets[None])
-    assert abs(tts.score(prefixes[0], codes) + loss.item()) < 1e-4
+    assert abs(batched.score(tts.model, prefixes[0], codes) + loss.item()) < 1e-4
 
 
 def test_best_of_speaks_the_candidate_the_model_scores_highest(tts):
     text = "Pick the likeliest one."
     prefixes, parts = tts.prepare(text, "kal", None, 5000)
-    candidates = [list(tts._codes(prefixes[0], parts[0], 0.8, 50, 0.9, True, None,
-                                  seed=7 + k * infer.CANDIDATE_SEED_STEP)) for k in range(3)]
-    scores = [tts.score(prefixes[0], c) for c in candidates]
+    sampling = tts.sampling(temperature=0.8)
+    candidates = [list(tts.part_codes(prefixes[0], parts[0], 7 + k * infer.CANDIDATE_SEED_STEP, sampling))
+                  for k in range(3)]
+    scores = [batched.score(tts.model, prefixes[0], c) for c in candidates]
     assert len(set(scores)) == 3  # distinct candidates, so the choice below is a real one
     best = candidates[scores.index(max(scores))]
     wav, _ = tts(text, speaker="kal", temperature=0.8, seed=7, best_of=3)
@@ -301,15 +320,15 @@ def test_best_of_prefers_a_try_the_model_ended_to_one_cut_off(tts, monkeypatch):
     prefixes, parts = tts.prepare(text, "kal", None, 5000)
     limit = tts.max_codes(prefixes[0], parts[0])
     cut, ended = [1] * limit, [2] * (limit - 5)
-    monkeypatch.setattr(tts, "_codes_batched", lambda *args, **kwargs: [(cut, True), (ended, False)])
-    monkeypatch.setattr(tts, "score", lambda prefix, codes: 0.0 if codes is cut else -9.0)
+    monkeypatch.setattr(infer, "sample_rows", lambda *args, **kwargs: [(cut, True), (ended, False)])
+    monkeypatch.setattr(batched, "score", lambda model, prefix, codes: 0.0 if codes is cut else -9.0)
     wav, _ = tts(text, speaker="kal", best_of=2)
     assert torch.allclose(wav, tts.codec.decode(torch.tensor(ended)).cpu(), atol=1e-5)
 
 
 def test_a_stream_that_cannot_be_written_is_an_os_error(tmp_path):
     with pytest.raises(OSError, match="cannot write"):
-        infer.write_stream(tmp_path / "missing" / "x.wav", iter([torch.zeros(100)]), 16000)
+        save_audio_stream(tmp_path / "missing" / "x.wav", iter([torch.zeros(100)]), 16000)
     assert not (tmp_path / "missing").exists()
 
 
@@ -323,11 +342,11 @@ def test_an_interrupted_stream_leaves_no_file(tmp_path):
 
     out = tmp_path / "x.wav"
     with pytest.raises(KeyboardInterrupt):
-        infer.write_stream(out, chunks(), 16000)
+        save_audio_stream(out, chunks(), 16000)
     assert list(tmp_path.iterdir()) == []
     sf.write(str(out), np.ones(800, dtype=np.float32) * 0.5, 16000)
     with pytest.raises(KeyboardInterrupt):
-        infer.write_stream(out, chunks(), 16000)
+        save_audio_stream(out, chunks(), 16000)
     assert list(tmp_path.iterdir()) == [out] and sf.info(str(out)).frames == 800
 
 
@@ -487,13 +506,13 @@ def test_stereo_48k_prompt_clones(checkpoint, tmp_path, monkeypatch):
     prompt = write(tmp_path / "stereo.wav", stereo.astype(np.float32), 48000)
     out = tmp_path / "clone.wav"
     prefixes = []
-    original = GPT.generate_rows
+    original = GPT.generate_stream
 
-    def recording(self, rows, *args, **kwargs):
-        prefixes.extend(row.tolist() for row in rows)
-        yield from original(self, rows, *args, **kwargs)
+    def recording(self, prefix_ids, *args, **kwargs):
+        prefixes.append(prefix_ids[0].tolist())
+        yield from original(self, prefix_ids, *args, **kwargs)
 
-    monkeypatch.setattr(GPT, "generate_rows", recording)
+    monkeypatch.setattr(GPT, "generate_stream", recording)
     assert run(["--text", "Say this.", "--out", str(out), "--prompt_wav", str(prompt),
                 "--prompt_text", "what the prompt says"], checkpoint) is None
     assert sf.info(str(out)).samplerate == 16000
@@ -620,7 +639,7 @@ def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
     asr = ["--asr"] if importlib.util.find_spec("pocketsphinx") else []
     result = subprocess.run([sys.executable, "lab/eval.py", "tts", "--sentences", str(sentences), "--ref_dir",
                              str(refs), "--out_dir", str(out), "--checkpoint", str(checkpoint), "--speaker",
-                             "slt", *asr], capture_output=True, text=True, cwd=infer.ROOT)
+                             "slt", *asr], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["001.wav", "003.wav", "report.json"]
     report = json.loads((out / "report.json").read_text())
@@ -648,12 +667,12 @@ def test_eval_tts_speaks_numbered_files_and_reports(checkpoint, tmp_path):
                   ["--sentences", str(sentences), "--temperature", "nan"]):
         bad = subprocess.run([sys.executable, "lab/eval.py", "tts", "--out_dir", str(tmp_path / "bad"),
                               "--checkpoint", str(checkpoint), *extra],
-                             capture_output=True, text=True, cwd=infer.ROOT)
+                             capture_output=True, text=True, cwd=ROOT)
         assert bad.returncode != 0 and bad.stderr.startswith("error:"), (extra, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
     assert not (tmp_path / "bad").exists()
     (tmp_path / "a_file").write_text("")
     bad = subprocess.run([sys.executable, "lab/eval.py", "tts", "--out_dir", str(tmp_path / "a_file"), "--sentences",
                           str(sentences), "--checkpoint", str(checkpoint)], capture_output=True, text=True,
-                         cwd=infer.ROOT)
+                         cwd=ROOT)
     assert bad.returncode != 0 and bad.stderr.startswith("error: --out_dir"), bad.stderr

@@ -419,3 +419,28 @@ def _normalize_once(text):
     # 6. The end of a sentence
     return end_sentence(" ".join(text.split()).lstrip(" ,;:.?!"))
 
+
+def split_text(text, max_bytes):
+    """Normalised text -> parts of at most max_bytes UTF-8 bytes. Whole sentences are packed into a part
+    while they fit; a sentence too long for one part is cut at commas, and a clause still too long
+    between words (a single word longer than max_bytes is cut as it is)."""
+    pieces = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        cuts = [sentence]
+        for separator in (r"(?<=,)\s+", r"\s+"):  # too long: cut finer, first at commas, then at spaces
+            cuts = [c for cut in cuts for c in
+                    ([cut] if len(cut.encode()) <= max_bytes else re.split(separator, cut))]
+        for cut in cuts:
+            while len(cut.encode()) > max_bytes:  # one enormous "word"
+                keep = len(cut.encode()[:max_bytes].decode(errors="ignore"))
+                pieces.append(cut[:keep])
+                cut = cut[keep:]
+            if cut:
+                pieces.append(cut)
+    parts = []
+    for piece in pieces:  # greedy packing; the joining space counts too
+        if parts and len(parts[-1].encode()) + 1 + len(piece.encode()) <= max_bytes:
+            parts[-1] += " " + piece
+        else:
+            parts.append(piece)
+    return parts
