@@ -180,7 +180,13 @@ class TimeBudget:
         self.first_step, self.warm = first_step, warm_steps
         self.start, self.pace_start = time.time(), None
 
-    def total(self, step):
+    def total(self, step, device=None, world_size=1):
+        """The steps the run will take in all, as estimated at `step`. Under DDP every process calls it and
+        takes the first process's figure, so that all of them stop at the same step."""
+        if world_size > 1:
+            estimate = torch.tensor(self.total(step), device=device)
+            dist.broadcast(estimate, 0)
+            return int(estimate)
         if not self.budgeted:
             return self.max_steps
         if self.over:  # resumed after its end: nothing left

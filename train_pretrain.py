@@ -32,13 +32,12 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from dataset.audio import save_audio
-from dataset.encode_corpus import codec_fits
+from dataset.encode_corpus import load_codec_of
 from dataset.readers import DEMO_DIR
 from dataset.speech_tokens import DataError, LengthBucketSampler, check_same_codec, load_data
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.gpt import GPT, PRESETS, GPTConfig
 from model.sequence import IGNORE, PAD, START, collate
-from tokenizer.codec import Codec
 from train_common import (CSVLog, HelpWithDefaults, TimeBudget, all_reduce_sum, at_least_one, atomic_save,
                           autocast, cosine_lr, gpt_metadata, gpu_peak_flops, plain_args, positive, rng_state,
                           save_weights, seed_everything, set_rng_state, setup_distributed)
@@ -172,21 +171,11 @@ def maybe_compile(model, enabled, device):
 def load_sample_codec(info, device):
     """The codec that made the codes (info.json names it), to decode samples; None, with one warning,
     when that file is missing or has changed since the codes were made (it would decode garbage)."""
-    path = Path(info.get("codec", ""))
-    if not path.is_absolute():  # dataset/encode_corpus.py stores codecs inside the repository relative to it
-        path = Path(__file__).resolve().parent / path
-    if not path.is_file():
-        print(f"warning: no codec at {path} (the one the codes were made with): no sample wavs")
-        return None
     try:
-        codec = Codec.load(path, device)
+        return load_codec_of(info, device=device)[0]
     except ValueError as e:
         print(f"warning: {e}: no sample wavs")
         return None
-    if not codec_fits(codec, path, info):
-        print(f"warning: {path} is not the codec the codes were made with any more: no sample wavs")
-        return None
-    return codec
 
 def write_sample(model, codec, val_set, folder, step, seed):
     """Speak validation sentence 0 in its speaker's voice, at temperature 0.7 with a fixed seed so that
@@ -242,43 +231,62 @@ def note_changed_flags(checkpoint, args, world_size):
 # The loop
 
 
-def train(model, train_set, val_set, args, distributed, desc="pretrain"):
-    """Train `model` on train_set with the settings of add_training_args' flags, as process
-    `distributed` of a DDP job (or alone); resume from args.out_dir/last.pt with args.resume. train_sft.py
-    runs this same loop on a pretrained model."""
-    device, main, world_size = distributed.device, distributed.is_main, distributed.world_size
-    raw_model = model.to(device)  # the bare GPT, for saving, evaluation and sampling
-    if raw_model.cfg.speech_vocab_size != train_set.speech_vocab_size:
-        raise SystemExit(f"error: the model predicts {raw_model.cfg.speech_vocab_size} codes, the data's "
-                         f"codec has {train_set.speech_vocab_size}")
-    optimizer = raw_model.configure_optimizers(args.weight_decay, args.lr, (0.9, 0.95), device.type)
-    step, best_val = 0, float("inf")
-    if args.resume:
-        checkpoint = load_checkpoint(args.out_dir / "last.pt")
-        needed = {"config", "model", "optimizer", "step", "rng", "codes_info", "speaker_map"}
-        if not needed <= checkpoint.keys():
-            raise SystemExit(f"error: {args.out_dir / 'last.pt'} is not a last.pt of train_pretrain.py or "
-                             "train_sft.py")
-        check_same_codec(checkpoint["codes_info"], train_set.info, args.out_dir / "last.pt")
-        if checkpoint["speaker_map"] != train_set.speaker_map:
-            raise SystemExit(f"error: {args.out_dir / 'last.pt'} has another speaker map: other --speakers?")
-        raw_model.load_state_dict(checkpoint["model"])
-        weight_decays = [group["weight_decay"] for group in optimizer.param_groups]
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        for group, weight_decay in zip(optimizer.param_groups, weight_decays):  # today's --weight_decay
-            group["weight_decay"] = weight_decay
-        if main:
-            note_changed_flags(checkpoint, args, world_size)
-        step, best_val = checkpoint["step"], checkpoint.get("best_val", float("inf"))
-        if (args.out_dir / "best.pt").is_file():  # an evaluation after the last save may have done better
-            saved_best = torch.load(args.out_dir / "best.pt", map_location="cpu", weights_only=True)
-            best_val = min(best_val, saved_best.get("val_loss", float("inf")))
-    trainable = [p for p in raw_model.parameters() if p.requires_grad]
-    model = maybe_compile(raw_model, args.compile, device)
-    if world_size > 1:
-        model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+def resume(raw_model, optimizer, train_set, args, main, world_size):
+    """Load args.out_dir/last.pt into the model and optimizer, after checking that it trained on the same
+    codec and speakers: -> (the checkpoint, its step, the best validation loss so far)."""
+    path = args.out_dir / "last.pt"
+    checkpoint = load_checkpoint(path)
+    if not {"config", "model", "optimizer", "step", "rng", "codes_info", "speaker_map"} <= checkpoint.keys():
+        raise CheckpointError(f"{path} is not a last.pt of train_pretrain.py or train_sft.py")
+    check_same_codec(checkpoint["codes_info"], train_set.info, path)
+    if checkpoint["speaker_map"] != train_set.speaker_map:
+        raise CheckpointError(f"{path} has another speaker map: other --speakers?")
+    raw_model.load_state_dict(checkpoint["model"])
+    weight_decays = [group["weight_decay"] for group in optimizer.param_groups]
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    for group, weight_decay in zip(optimizer.param_groups, weight_decays):  # today's --weight_decay
+        group["weight_decay"] = weight_decay
+    if main:
+        note_changed_flags(checkpoint, args, world_size)
+    best_val = checkpoint.get("best_val", float("inf"))
+    if (args.out_dir / "best.pt").is_file():  # an evaluation after the last save may have done better
+        saved_best = torch.load(args.out_dir / "best.pt", map_location="cpu", weights_only=True)
+        best_val = min(best_val, saved_best.get("val_loss", float("inf")))
+    return checkpoint, checkpoint["step"], best_val
 
-    max_tokens = args.max_tokens or (16384 if device.type == "cuda" else 4096)
+def hardware_peak_flops(device, peak_flops, world_size):
+    """The peak FLOP/s that MFU (achieved FLOP/s over the peak) is measured against: --peak_flops, else a
+    GPU's data-sheet bf16 figure (an A100's for a card the table lacks) or the reference CPU machine's
+    measured fp32 peak. CPU processes share one machine; GPUs each bring their own peak."""
+    if device.type == "cuda":
+        return (peak_flops or gpu_peak_flops(device) or 312e12) * world_size
+    return peak_flops or 175e9
+
+def describe(raw_model, train_set, val_set, distributed, max_tokens, args, step):
+    """Print what is about to train, on what, and how."""
+    trained = sum(p.numel() for p in raw_model.parameters() if p.requires_grad)
+    print(f"model: {raw_model.num_parameters() / 1e6:.3f} M parameters, {trained / 1e6:.3f} M of them trained; "
+          f"{raw_model.cfg}")
+    print(f"data: {len(train_set)} training utterances ({sum(train_set.lengths)} tokens), {len(val_set)} "
+          f"validation, {train_set.dropped + val_set.dropped} left out as longer than {raw_model.cfg.max_seq_len} "
+          f"tokens; speaker map of {len(train_set.speaker_map)}")
+    print(f"{distributed.world_size} process(es) on {distributed.device}, up to {max_tokens} tokens x "
+          f"{args.grad_accum} micro-batches per process and step, peak lr {args.lr:g}"
+          + (f"; resumed at step {step}" if step else ""))
+
+def restore_rng(checkpoint, rank):
+    """Give this process its RNG state from last.pt. Called once setting up is done: setting up (data-loader
+    iterators, a compile test) draws random numbers that the uninterrupted run drew before its first step,
+    so dropout masks go on exactly where they would have (prompts and text dropout come from the batch
+    sampler's own generator, which starts again where the run stopped). A process the saving job did not
+    have (resumed with more processes) takes the first one's state. (Older last.pt files hold one state.)"""
+    states = checkpoint["rng"] if isinstance(checkpoint["rng"], list) else [checkpoint["rng"]]
+    set_rng_state(states[rank] if rank < len(states) else states[0])
+
+def loaders(train_set, val_set, args, distributed, step, max_tokens):
+    """(an endless iterator of training batches, starting after the `step` steps already taken; the
+    validation loader). Batches hold utterances of similar lengths, up to max_tokens tokens each."""
+    device = distributed.device
 
     def loader(dataset, batches):
         # On a GPU, two worker processes build the next batches while the GPU trains on this one; on a
@@ -290,58 +298,50 @@ def train(model, train_set, val_set, args, distributed, desc="pretrain"):
 
     def sampler(dataset, start=0):
         return LengthBucketSampler(dataset, max_tokens, args.batch_size, args.seed, distributed.rank,
-                                   world_size, start=start)
+                                   distributed.world_size, start=start)
 
     if not sampler(train_set).epoch_batches(0):  # fewer utterances than processes
-        raise SystemExit(f"error: {len(train_set)} training utterances make no batch for each of "
-                         f"{world_size} processes")
+        raise DataError(f"{len(train_set)} training utterances make no batch for each of "
+                        f"{distributed.world_size} processes")
     # Each process has used grad_accum batches per step: a resumed run goes on with the next ones.
     train_batches = iter(loader(train_set, sampler(train_set, start=step * args.grad_accum)))
-    val_loader = loader(val_set, sampler(val_set).epoch_batches(0))
-    # MFU: achieved FLOP/s over the hardware's peak: a GPU's data-sheet bf16 figure (an A100's 312e12 for
-    # a card the table lacks; --peak_flops overrides). 175e9 is fp32 on the project's 2-core reference CPU
-    # machine, as measured there; CPU processes share that one machine, GPUs each bring their own peak.
-    if device.type == "cuda":
-        peak_flops = (args.peak_flops or gpu_peak_flops(device) or 312e12) * world_size
-    else:
-        peak_flops = args.peak_flops or 175e9
+    return train_batches, loader(val_set, sampler(val_set).epoch_batches(0))
+
+def train(model, train_set, val_set, args, distributed, desc="pretrain"):
+    """Train `model` on train_set with the settings of add_training_args' flags, as process
+    `distributed` of a DDP job (or alone); resume from args.out_dir/last.pt with args.resume. train_sft.py
+    runs this same loop on a pretrained model."""
+    device, main, world_size = distributed.device, distributed.is_main, distributed.world_size
+    raw_model = model.to(device)  # the bare GPT, for saving, evaluation and sampling
+    if raw_model.cfg.speech_vocab_size != train_set.speech_vocab_size:
+        raise DataError(f"the model predicts {raw_model.cfg.speech_vocab_size} codes, the data's codec has "
+                        f"{train_set.speech_vocab_size}")
+    optimizer = raw_model.configure_optimizers(args.weight_decay, args.lr, (0.9, 0.95), device.type)
+    checkpoint, step, best_val = resume(raw_model, optimizer, train_set, args, main, world_size) if args.resume \
+        else ({}, 0, float("inf"))
+    trainable = [p for p in raw_model.parameters() if p.requires_grad]
+    model = maybe_compile(raw_model, args.compile, device)
+    if world_size > 1:
+        model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    max_tokens = args.max_tokens or (16384 if device.type == "cuda" else 4096)
+    train_batches, val_loader = loaders(train_set, val_set, args, distributed, step, max_tokens)
+    peak_flops = hardware_peak_flops(device, args.peak_flops, world_size)
     codec = load_sample_codec(train_set.info, device) if main and args.sample_every else None
     if main:
-        print(f"model: {raw_model.num_parameters() / 1e6:.3f} M parameters, "
-              f"{sum(p.numel() for p in trainable) / 1e6:.3f} M of them trained; {raw_model.cfg}")
-        print(f"data: {len(train_set)} training utterances ({sum(train_set.lengths)} tokens), "
-              f"{len(val_set)} validation, {train_set.dropped + val_set.dropped} left out as longer than "
-              f"{raw_model.cfg.max_seq_len} tokens; speaker map of {len(train_set.speaker_map)}")
-        print(f"{world_size} process(es) on {device}, up to {max_tokens} tokens x {args.grad_accum} "
-              f"micro-batches per process and step, peak lr {args.lr:g}"
-              + (f"; resumed at step {step}" if step else ""))
+        describe(raw_model, train_set, val_set, distributed, max_tokens, args, step)
         log = CSVLog(args.out_dir / "log.csv", ["step", "lr", "loss", "val_loss", "grad_norm", "tokens_per_s",
                                                 "mfu", "seconds"], start_step=step)
-    max_steps = args.max_steps
-    budget = TimeBudget(args.max_minutes, args.max_steps, step,
-                        saved=checkpoint.get("budget") if args.resume else None)
+    budget = TimeBudget(args.max_minutes, args.max_steps, step, saved=checkpoint.get("budget"))
+    max_steps, first_step = step if budget.over else args.max_steps, step
+    if budget.over and main:
+        print(f"the run's {args.max_minutes:g} minutes were spent already: nothing to train "
+              "(a larger --max_minutes goes on)")
     progress = tqdm(total=max_steps, initial=step, desc=desc, dynamic_ncols=True, disable=not main)
-    if args.resume:
-        # Restored only now: setting up (data-loader iterators, a compile test) draws random numbers that
-        # the uninterrupted run drew before its first step, so dropout masks go on exactly where they
-        # would have (prompts and text dropout come from the batch sampler's own generator, which starts
-        # again where the run stopped). Each process takes its own state; one the saving job did not
-        # have (resumed with more processes) takes the first one's. (Older last.pt files hold one state,
-        # not a list.)
-        states = checkpoint["rng"] if isinstance(checkpoint["rng"], list) else [checkpoint["rng"]]
-        set_rng_state(states[distributed.rank] if distributed.rank < len(states) else states[0])
-    first_step = step
-    if budget.over:
-        max_steps = step
-        if main:
-            print(f"the run's {args.max_minutes:g} minutes were spent already: nothing to train "
-                  "(a larger --max_minutes goes on)")
+    if args.resume:  # only now: see restore_rng
+        restore_rng(checkpoint, distributed.rank)
     while step < max_steps:
         if args.max_minutes:  # a time budget: the cosine schedule ends when the time does
-            estimate = torch.tensor(budget.total(step), device=device)
-            if world_size > 1:  # every process takes the main one's figure
-                dist.broadcast(estimate, 0)
-            max_steps = progress.total = int(estimate)
+            max_steps = progress.total = budget.total(step, device, world_size)
         lr = cosine_lr(step, max_steps, args.warmup, args.lr)
         for group in optimizer.param_groups:
             group["lr"] = lr

@@ -11,9 +11,9 @@ measures it), because the weights are read once for all of them.
 """
 import torch
 
-from model.gpt import KVCache, left_pad, padded_mask
+from model.gpt import KVCache
 from model.sampling import repetition_aware, sample_next
-from model.sequence import TEXT_VOCAB_SIZE, without_text
+from model.sequence import TEXT_VOCAB_SIZE, left_pad, padded_mask, without_text
 
 
 @torch.inference_mode()
@@ -26,7 +26,7 @@ def generate_rows(model, prefixes, max_new_tokens, min_new_tokens, temperature=1
     max_new_tokens, or when the batch reaches max_seq_len: the rows share the longest prefix's length.
 
     Every row samples with its own generator, so it speaks what it would speak alone, with one caveat.
-    Shorter prefixes are padded on the left and masked (gpt.left_pad); rotary positions make the shift
+    Shorter prefixes are padded on the left and masked (sequence.left_pad); rotary positions make the shift
     harmless, but it changes the order of some float sums: a padded row's logits differ from its own alone
     by about 1e-6, which now and then tips a sample the other way (rows of equal length come out
     identical). With guidance each prefix also runs without its text, in the batch's second half."""

@@ -25,8 +25,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from model.sampling import repetition_aware, sample_next
-from model.sequence import (BYTE_VALUES, IGNORE, PAD, SPEECH_START, SPEECH_VOCAB_SIZE, TEXT_VOCAB_SIZE,
-                            without_text)
+from model.sequence import (BYTE_VALUES, IGNORE, SPEECH_START, SPEECH_VOCAB_SIZE, TEXT_VOCAB_SIZE, left_pad,
+                            padded_mask, without_text)
 
 
 SDPA_HAS_GQA = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= (2, 5)
@@ -95,8 +95,7 @@ class KVCache:
     """The keys and values of every position seen so far, per layer, so that generating one token costs
     one position of compute instead of the whole sequence. They live in buffers with room to spare, which
     double when full (as a Python list grows), so a step writes only its own new position. Growing by
-    concatenation would copy the whole cache at every step instead, a cost that grows with the sequence
-    (timed in lab/README.md, "Figures behind the code")."""
+    concatenation would copy the whole cache at every step instead, a cost that grows with the sequence."""
 
     def __init__(self, n_layer):
         self.keys = [None] * n_layer  # per layer (B, nkv, capacity, hs); the first filled[layer] are real
@@ -122,30 +121,6 @@ class KVCache:
         self.values[layer][:, :, start:end] = v
         self.filled[layer] = end
         return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]  # views, no copy
-
-
-def left_pad(rows):
-    """1-D id tensors of different lengths -> ids (R, T0) with the shorter rows padded on the left, and
-    key_mask (R, T0), False at the pads (None when no row is padded). Padding on the left lines up every
-    row's last token, the one whose logits pick the next code."""
-    T0 = max(len(row) for row in rows)
-    ids = torch.stack([F.pad(row, (T0 - len(row), 0), value=PAD) for row in rows])  # (R, T0)
-    starts = torch.tensor([T0 - len(row) for row in rows], device=ids.device)  # where real tokens begin
-    return ids, (torch.arange(T0, device=ids.device) >= starts[:, None] if starts.any() else None)
-
-
-def padded_mask(key_mask, T):
-    """The attention mask (R, 1, T, T_all) for the last T of T_all tokens of left-padded rows (key_mask
-    (R, T_all), False at pads), or None when nothing is padded. No real token sees a pad. A pad sees what
-    precedes it, so that no row of the mask is empty (an empty row makes NaNs); what it computes is never
-    seen."""
-    if key_mask is None:
-        return None
-    past = key_mask.shape[1] - T
-    if T == 1:  # one new (real) token: every key but the pads
-        return key_mask[:, None, None, :]  # (R, 1, 1, T_all)
-    causal = torch.ones(T, past + T, dtype=torch.bool, device=key_mask.device).tril(diagonal=past)
-    return causal & (key_mask[:, None, None, :] | ~key_mask[:, None, past:, None])  # (R, 1, T, T_all)
 
 
 class CausalSelfAttention(nn.Module):
@@ -256,7 +231,7 @@ class GPT(nn.Module):
         cross-entropy over the positions with a target. targets[p] is what follows ids[p]: already the
         next token (model/sequence.py), so nothing is shifted here. With kv_cache, ids continue the
         cached positions and are appended to the cache. mask: see CausalSelfAttention (padded rows:
-        padded_mask); None is causal."""
+        sequence.padded_mask); None is causal."""
         B, T = ids.shape
         past = 0 if kv_cache is None else kv_cache.length
         if past + T > self.cfg.max_seq_len:
@@ -320,8 +295,8 @@ class GPT(nn.Module):
         in a second row of the batch, and the logits become unconditioned + cfg_scale * (conditioned -
         unconditioned): beyond 1 they go further in the direction the text moves them. Only meaningful for
         a model that trained with text dropout. That row is shorter, so it is padded on the left and its
-        pads hidden by a mask (left_pad); rotary positions make the shift harmless, since attention scores
-        depend only on the distance between two tokens."""
+        pads hidden by a mask (sequence.left_pad); rotary positions make the shift harmless, since attention
+        scores depend only on the distance between two tokens."""
         if prefix_ids.shape[0] != 1:
             raise ValueError("generate takes one prefix, shape (1, T0); model/batched.py speaks several")
         guided = cfg_scale != 1.0

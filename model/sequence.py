@@ -21,6 +21,7 @@ t + 1 is speech the model has to produce. Text, speaker and the voice prompt are
 generation stops when the model predicts it, so it never has to be fed back.
 """
 import torch
+import torch.nn.functional as F
 
 from tokenizer.text import normalize
 
@@ -98,3 +99,27 @@ def collate(examples, pad_id=PAD):
         ids[row, :len(example_ids)] = example_ids
         targets[row, :len(example_targets)] = example_targets
     return ids, targets
+
+
+def left_pad(rows):
+    """Prefixes to generate from, 1-D id tensors of different lengths -> ids (R, T0) with the shorter rows
+    padded on the left, and key_mask (R, T0), False at the pads (None when no row is padded). Unlike
+    collate's training batches, generation reads each row's *last* position, so the rows end together."""
+    T0 = max(len(row) for row in rows)
+    ids = torch.stack([F.pad(row, (T0 - len(row), 0), value=PAD) for row in rows])  # (R, T0)
+    starts = torch.tensor([T0 - len(row) for row in rows], device=ids.device)  # where real tokens begin
+    return ids, (torch.arange(T0, device=ids.device) >= starts[:, None] if starts.any() else None)
+
+
+def padded_mask(key_mask, T):
+    """The attention mask (R, 1, T, T_all) for the last T of T_all tokens of left-padded rows (key_mask
+    (R, T_all), False at pads), or None when nothing is padded. No real token sees a pad. A pad sees what
+    precedes it, so that no row of the mask is empty (an empty row makes NaNs); what it computes is never
+    seen."""
+    if key_mask is None:
+        return None
+    past = key_mask.shape[1] - T
+    if T == 1:  # one new (real) token: every key but the pads
+        return key_mask[:, None, None, :]  # (R, 1, 1, T_all)
+    causal = torch.ones(T, past + T, dtype=torch.bool, device=key_mask.device).tril(diagonal=past)
+    return causal & (key_mask[:, None, None, :] | ~key_mask[:, None, past:, None])  # (R, 1, T, T_all)
