@@ -12,12 +12,10 @@ Speak text with the TTS GPT (model/gpt.py) and the speech codec (tokenizer/codec
     wav, sample_rate = tts("Hello there.", speaker="slt")
     for chunk in tts.stream("Hello there."): ...        # float tensors, as the tokens arrive
 
-How a text is spoken: normalise it (tokenizer/text.py) and cut it into parts the model has room for, each
-ending with . ? or ! as every training sentence did; lay each part out as [START] [speaker] text
-[SPEECH_START], or [START] prompt_text text [SPEECH_START] prompt_codes to clone a voice (model/sequence.py);
-let the GPT continue it with speech codes until it predicts END (GPT.generate_stream), guided toward the
-text if it trained with text dropout; decode the codes with the codec, at once or as they arrive
-(tokenizer/streaming.py). Several tries side by side (--best_of, --batch_size) go through model/batched.py.
+How a text is spoken: normalise it (tokenizer/text.py) and cut it into parts ending with . ? or !; lay
+each out as [START] [speaker] text [SPEECH_START] (model/sequence.py), after a voice prompt to clone one;
+let the GPT continue it with speech codes until it predicts END (GPT.generate_stream); decode them with
+the codec, at once or as they arrive (tokenizer/streaming.py). --best_of and --batch_size: model/batched.py.
 """
 import argparse
 import math
@@ -28,26 +26,21 @@ from pathlib import Path
 
 import torch
 
-from dataset.audio import AudioError, load_audio, save_audio, save_audio_stream
+from dataset.audio import AudioError, keep_freed_memory, load_audio, save_audio, save_audio_stream
 from dataset.encode_corpus import load_codec_of
 from model.batched import best_try, sample_rows
 from model.checkpoint import CheckpointError, load_gpt
 from model.sampling import check_sampling
 from model.sequence import TEXT_VOCAB_SIZE, build_example, spoken_ids
-from tokenizer.codec import keep_freed_memory
 from tokenizer.streaming import StreamDecoder
 from tokenizer.text import end_sentence, normalize, split_text
 from train_common import DeviceError, pick_device
 
 DEFAULT_GPT = Path(__file__).resolve().parent / "checkpoints" / "gpt.pt"
-# Speech codes per byte (the 1st and 99th percentiles in training) for a checkpoint too old to record them
-DEFAULT_SPEECH_PER_BYTE = (2.8, 5.1)
-# Guidance for a model trained with text dropout; scales around it speak alike (lab/README.md, "Guidance")
-GUIDED_CFG_SCALE = 1.5
+DEFAULT_SPEECH_PER_BYTE = (2.8, 5.1)  # codes per byte (1st, 99th percentile) for a checkpoint too old to say
+GUIDED_CFG_SCALE = 1.5  # for a model trained with text dropout; scales near it speak alike (lab/README.md)
 MAX_PROMPT_SECONDS = 12.0  # a prompt's codes share max_seq_len with the text and the speech to come
-# best_of: try k of part i samples with seed + i + k * CANDIDATE_SEED_STEP: try 0 is what one try speaks,
-# and no two tries of a text of fewer parts than this share a seed.
-CANDIDATE_SEED_STEP = 1000
+CANDIDATE_SEED_STEP = 1000  # best_of: try k of part i samples with seed + i + k * this; try 0 is one try's
 
 
 class TTSError(Exception):
@@ -63,8 +56,7 @@ class TTS:
         self.cfg_scale = GUIDED_CFG_SCALE if text_dropout else 1.0
         self.speaker_map, self.speakers, self.speech_per_byte = speaker_map, list(speaker_map), tuple(speech_per_byte)
         self.sample_rate, self.device = codec.sample_rate, codec.codebook_device
-        # One second of codes on top of the upper length bound: the silence before and after the words,
-        # which a short text cannot pay for.
+        # A second of codes beyond the length bound: the silence around the words, which a short text lacks
         self.pad_codes = round(codec.tokens_per_second)
 
     @classmethod
@@ -121,8 +113,7 @@ class TTS:
         if max_bytes < 20:
             raise TTSError("the voice prompt leaves no room for text: use a shorter prompt" if prompt else
                            f"a context of {self.model.cfg.max_seq_len} tokens leaves no room for text and speech")
-        # Every part ends as every training text did, with its mark (one byte is kept for it): the model
-        # learned that speech ends there, and without it runs on.
+        # Each part ends with its mark (a byte kept for it), as training texts did: without it the model runs on
         parts = [end_sentence(part) for part in split_text(spoken, max_bytes - 1)]
         speaker = None if speaker is None else self.speaker_map[speaker]
         prefixes = [build_example(spoken_ids(part), [], TEXT_VOCAB_SIZE, speaker=speaker, prompt_text_ids=prompt_text,
@@ -131,8 +122,8 @@ class TTS:
         return [ids[None].to(self.device) for ids in prefixes], parts
 
     def max_codes(self, prefix, part):
-        """The most codes one part may take: 1.5 x the fastest rate of speech per byte seen in training
-        (and the padding), or what max_seq_len leaves after the prefix. A try this long was stopped."""
+        """The most codes one part may take (1.5 x the fastest rate seen in training, or what max_seq_len
+        leaves after the prefix): a try this long was stopped."""
         n_bytes = len(part.encode())
         return min(math.ceil(1.5 * self.speech_per_byte[1] * n_bytes) + self.pad_codes,
                    self.model.cfg.max_seq_len - prefix.shape[1] + 1)
@@ -141,9 +132,8 @@ class TTS:
         return int(0.75 * self.speech_per_byte[0] * len(part.encode()))
 
     def sampling(self, temperature=0.5, top_k=50, top_p=0.9, ras=True, cfg_scale=None, **checked):
-        """The settings GPT.generate_stream samples with, checked (checked: best_of, seed, batch_size).
-        Repetition-aware sampling looks at the last 10 codes and allows each 3 times: in real speech codes
-        that happens rarely, and nearly always in pauses. cfg_scale None: the model's default."""
+        """generate_stream's settings, checked (with best_of, seed, batch_size); None: the model's guidance.
+        RAS allows a code 3 times in the last 10: rare in real speech codes, and nearly always in pauses."""
         try:
             check_sampling(temperature, top_k, top_p, cfg_scale, **checked)
         except ValueError as e:
@@ -156,8 +146,7 @@ class TTS:
         yield from self.model.generate_stream(prefix, self.max_codes(prefix, part), min_new_tokens=self.min_codes(part),
                                               generator=torch.Generator(self.device).manual_seed(seed), **sampling)
 
-    def stream(self, text, speaker=None, prompt=None, seed=0, pause=0.25, max_chars=5000, lookahead=12, chunk=10,
-               **sampling):
+    def stream(self, text, speaker=None, prompt=None, seed=0, pause=0.25, max_chars=5000, **sampling):
         """Yield float tensors of samples as soon as they are decoded: what __call__ speaks, in pieces.
         prompt: a tts.prompt(...) result; sampling: TTS.sampling's arguments."""
         sampling = self.sampling(**sampling, seed=seed)
@@ -165,40 +154,37 @@ class TTS:
         for i, (prefix, part) in enumerate(zip(prefixes, parts)):
             if i:
                 yield torch.zeros(int(pause * self.sample_rate))
-            decoder = StreamDecoder(self.codec, chunk=chunk, lookahead=lookahead)
+            decoder = StreamDecoder(self.codec)
             for code in self.part_codes(prefix, part, seed + i, sampling):
                 samples = decoder.push(code)
                 if len(samples):
                     yield samples
             yield decoder.flush()
 
-    def codes(self, text, speaker=None, prompt=None, seed=0, max_chars=5000, best_of=1, batch_size=8, **sampling):
+    def codes(self, text, **options):
         """-> [(codes, cut)], one pair per part of the text: the speech codes it speaks (a list) and whether
-        the length bound stopped them (the model did not end the part). best_of N: each part is sampled N
-        times and the try the model scores highest is kept. batch_size: tries sampled side by side."""
-        return self.codes_many([text], speaker, prompt, seed, max_chars, best_of, batch_size, **sampling)[0]
+        the length bound stopped them (the model did not end the part). options: codes_many's."""
+        return self.codes_many([text], **options)[0]
 
     def codes_many(self, texts, speaker=None, prompt=None, seed=0, max_chars=5000, best_of=1, batch_size=8,
                    **sampling):
-        """TTS.codes of several texts, each spoken as it would be alone: -> one [(codes, cut)] per text.
-        One try at a time goes through GPT.generate_stream; more, side by side, through model/batched.py
-        (the same codes, but for a rare sample that a padded row's float rounding tips)."""
+        """TTS.codes of several texts, each spoken as it would be alone: -> one [(codes, cut)] per text. best_of
+        N: each part is sampled N times and the try the model scores highest is kept. One try at a time goes
+        through GPT.generate_stream; batch_size of them side by side through model/batched.py (the same
+        codes, but for a rare sample that a padded row's float rounding tips)."""
         sampling = self.sampling(**sampling, best_of=best_of, seed=seed, batch_size=batch_size)
         prepared = [self.prepare(text, speaker, prompt, max_chars) for text in texts]  # [(prefixes, parts)]
         tries = [(prefix, part, seed + i + k * CANDIDATE_SEED_STEP) for prefixes, parts in prepared
                  for i, (prefix, part) in enumerate(zip(prefixes, parts)) for k in range(best_of)]
         if best_of == 1 and (batch_size == 1 or len(tries) == 1):  # one try at a time: GPT.generate_stream
-            sampled = iter([self.one_try(prefix, part, seed, sampling) for prefix, part, seed in tries])
+            spoken = [(list(self.part_codes(prefix, part, seed, sampling)), self.max_codes(prefix, part))
+                      for prefix, part, seed in tries]
+            sampled = iter([(codes, len(codes) >= most) for codes, most in spoken])  # cut: stopped at the bound
         else:  # side by side, batch_size at a time
             rows = [(prefix, self.max_codes(prefix, part), self.min_codes(part), seed) for prefix, part, seed in tries]
             sampled = iter(sample_rows(self.model, rows, sampling, batch_size))
         return [[best_try(self.model, prefix, [next(sampled) for _ in range(best_of)]) for prefix in prefixes]
                 for prefixes, _ in prepared]
-
-    def one_try(self, prefix, part, seed, sampling):
-        """(codes, cut) of one part: cut when the length bound stopped it (the model did not end it)."""
-        codes = list(self.part_codes(prefix, part, seed, sampling))
-        return codes, len(codes) >= self.max_codes(prefix, part)
 
     def render(self, parts, pause=0.25):
         """Decode the parts TTS.codes returned and join them with `pause` seconds of silence."""
@@ -209,34 +195,6 @@ class TTS:
     def __call__(self, text, pause=0.25, **options):
         """-> (waveform (T,) float tensor, sample rate); options: TTS.codes'."""
         return self.render(self.codes(text, **options), pause), self.sample_rate
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--text", help="what to say")
-    what.add_argument("--text_file", type=Path, help="a UTF-8 file: one utterance per line, numbered wavs")
-    add = parser.add_argument
-    add("--out", type=Path, default=Path("out/tts.wav"), help="output wav for --text")
-    add("--out_dir", type=Path, default=Path("out/tts"), help="output folder for --text_file")
-    add("--speaker", default=None, help="a voice the model trained on; None: its first")
-    add("--prompt_wav", type=Path, default=None, help=f"clone this voice: 0.5 to {MAX_PROMPT_SECONDS:g} s of speech")
-    add("--prompt_text", default=None, help="the transcript of --prompt_wav")
-    add("--temperature", type=float, default=0.5, help="0: greedy; more: more varied")
-    add("--top_k", type=int, default=50, help="sample among the k likeliest codes only")
-    add("--top_p", type=float, default=0.9, help="sample among the likeliest codes holding this much probability")
-    add("--no_ras", action="store_true", help="turn off repetition-aware sampling")
-    add("--cfg_scale", type=float, default=None, help=f"guidance: 1 is none; None: {GUIDED_CFG_SCALE:g} if trained with text dropout")
-    add("--best_of", type=int, default=1, help="sample each part N times, keep the try the model finds likeliest")
-    add("--batch_size", type=int, default=8, help="tries (parts, lines, --best_of's) sampled side by side, for speed")
-    add("--stream", action="store_true", help="decode and write audio as tokens arrive")
-    add("--seed", type=int, default=0, help="part i of a text samples with seed + i")
-    add("--max_chars", type=int, default=5000, help="longest text accepted")
-    add("--checkpoint", type=Path, default=DEFAULT_GPT, help="GPT model.pt")
-    add("--codec", type=Path, default=None, help="codec; None: the one the GPT names")
-    add("--device", default="cpu", help="cpu, cuda, cuda:1, auto")
-    return parser.parse_args(argv)
 
 
 def read_jobs(args):
@@ -262,41 +220,68 @@ def read_jobs(args):
 
 
 def speak(tts, chunk, args, options):
-    """Speak the jobs of one chunk (one to stream, or up to --batch_size side by side) and write their
-    files: -> (seconds of audio, a note for the summary line)."""
+    """Speak one chunk of jobs (one to stream, or up to --batch_size side by side), write their files,
+    and print a line: where, how much audio, how fast."""
+    start, written = time.perf_counter(), []  # [(path, seconds of audio, note)]
     if args.stream:
         (text, out, _), = chunk
         out.parent.mkdir(parents=True, exist_ok=True)
         first, n = save_audio_stream(out, tts.stream(text, **options), tts.sample_rate)
-        return n / tts.sample_rate, f", first audio after {1000 * first:.0f} ms" if first is not None else ""
-    audio_seconds, note = 0.0, ""
-    spoken = tts.codes_many([text for text, _, _ in chunk], **options, best_of=args.best_of, batch_size=args.batch_size)
-    for (_, out, _), parts in zip(chunk, spoken):
-        wav = tts.render(parts)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        save_audio(out, wav, tts.sample_rate)
-        audio_seconds += len(wav) / tts.sample_rate
-        cut = sum(cut for _, cut in parts)
-        note = (f"; {cut} of {len(parts)} part(s) did not end by themselves and were stopped at the length "
-                f"bound (another --seed may end)" if cut else "")
-        if len(chunk) > 1:  # one line a file; the time is the chunk's
-            print(f"{out}: {len(wav) / tts.sample_rate:.2f} s of audio{note}")
-    return audio_seconds, note
+        note = f", first audio after {1000 * first:.0f} ms" if first is not None else ""
+        written.append((out, n / tts.sample_rate, note))
+    else:
+        spoken = tts.codes_many([t for t, _, _ in chunk], **options, best_of=args.best_of, batch_size=args.batch_size)
+        for (_, out, _), parts in zip(chunk, spoken):
+            wav, cut = tts.render(parts), sum(cut for _, cut in parts)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            save_audio(out, wav, tts.sample_rate)
+            written.append((out, len(wav) / tts.sample_rate, f"; {cut} of {len(parts)} part(s) did not end by "
+                            "themselves and were stopped at the length bound (another --seed may end)" if cut else ""))
+    seconds, audio = time.perf_counter() - start, sum(s for _, s, _ in written)
+    for out, audio_seconds, note in written if len(written) > 1 else []:  # the time is the chunk's, below
+        print(f"{out}: {audio_seconds:.2f} s of audio{note}")
+    what, note = (written[0][0], written[0][2]) if len(written) == 1 else (f"{len(written)} files side by side", "")
+    print(f"{what}: {audio:.2f} s of audio in {seconds:.2f} s, real-time factor "
+          f"{seconds / audio if audio else float('inf'):.3f}{note}")
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--text", help="what to say")
+    what.add_argument("--text_file", type=Path, help="a UTF-8 file: one utterance per line, numbered wavs")
+    add = parser.add_argument
+    add("--out", type=Path, default=Path("out/tts.wav"), help="output wav for --text")
+    add("--out_dir", type=Path, default=Path("out/tts"), help="output folder for --text_file")
+    add("--speaker", default=None, help="a voice the model trained on; None: its first")
+    add("--prompt_wav", type=Path, default=None, help=f"clone this voice: 0.5 to {MAX_PROMPT_SECONDS:g} s of speech")
+    add("--prompt_text", default=None, help="the transcript of --prompt_wav")
+    add("--temperature", type=float, default=0.5, help="0: greedy; more: more varied")
+    add("--top_k", type=int, default=50, help="sample among the k likeliest codes only")
+    add("--top_p", type=float, default=0.9, help="sample among the likeliest codes holding this much probability")
+    add("--no_ras", action="store_true", help="turn off repetition-aware sampling")
+    add("--cfg_scale", type=float, default=None, help=f"guidance, 1: none; None: {GUIDED_CFG_SCALE:g} if the model can")
+    add("--best_of", type=int, default=1, help="sample each part N times, keep the try the model finds likeliest")
+    add("--batch_size", type=int, default=8, help="tries (parts, lines, --best_of's) sampled side by side, for speed")
+    add("--stream", action="store_true", help="decode and write audio as tokens arrive")
+    add("--seed", type=int, default=0, help="part i of a text samples with seed + i")
+    add("--max_chars", type=int, default=5000, help="longest text accepted")
+    add("--checkpoint", type=Path, default=DEFAULT_GPT, help="GPT model.pt")
+    add("--codec", type=Path, default=None, help="codec; None: the one the GPT names")
+    add("--device", default="cpu", help="cpu, cuda, cuda:1, auto")
+    args = parser.parse_args(argv)
     keep_freed_memory()  # the allocator setting Codec.encode and decode run faster with
     try:
         jobs = read_jobs(args)
-        options = dict(speaker=args.speaker, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                       ras=not args.no_ras, cfg_scale=args.cfg_scale, seed=args.seed, max_chars=args.max_chars)
         tts = TTS.load(args.checkpoint, args.codec, pick_device(args.device))
         if args.cfg_scale not in (None, 1) and not tts.text_dropout:
             print(f"note: {args.checkpoint} never trained without text (train_pretrain.py --text_dropout), "
                   f"so --cfg_scale {args.cfg_scale:g} guides it with a prediction it never learned", file=sys.stderr)
-        tts.sampling(args.temperature, args.top_k, args.top_p, cfg_scale=args.cfg_scale, best_of=args.best_of,
-                     seed=args.seed, batch_size=args.batch_size)  # bad settings: one line, before any work
+        options = dict(speaker=args.speaker, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                       ras=not args.no_ras, cfg_scale=args.cfg_scale, seed=args.seed, max_chars=args.max_chars)
+        tts.sampling(args.temperature, args.top_k, args.top_p, cfg_scale=args.cfg_scale, seed=args.seed,
+                     best_of=args.best_of, batch_size=args.batch_size)  # bad settings: one line, before any work
         options["prompt"] = tts.prompt(args.prompt_wav, args.prompt_text) if args.prompt_wav else None
         for text, _, where in jobs:  # check every line before speaking any
             try:
@@ -304,13 +289,8 @@ def main(argv=None):
             except TTSError as e:
                 raise TTSError(f"{where}{e}") from None
         size = 1 if args.stream else args.batch_size  # lines of --text_file spoken side by side
-        for chunk in [jobs[i:i + size] for i in range(0, len(jobs), size)]:
-            start = time.perf_counter()
-            audio_seconds, note = speak(tts, chunk, args, options)
-            seconds = time.perf_counter() - start
-            rtf = seconds / audio_seconds if audio_seconds else float("inf")
-            what, note = (chunk[0][1], note) if len(chunk) == 1 else (f"{len(chunk)} files side by side", "")
-            print(f"{what}: {audio_seconds:.2f} s of audio in {seconds:.2f} s, real-time factor {rtf:.3f}{note}")
+        for i in range(0, len(jobs), size):
+            speak(tts, jobs[i:i + size], args, options)
     except (TTSError, DeviceError, OSError) as e:
         sys.exit(f"error: {e}")
 

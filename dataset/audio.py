@@ -14,7 +14,9 @@ The tests compare these against independent implementations (scipy and librosa).
 
 Shapes: T is a number of samples, F a number of STFT frames, n_mels the number of mel bands.
 """
+import ctypes
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -116,6 +118,26 @@ def save_audio_stream(path, chunks, sample_rate=SAMPLE_RATE):
     except sf.SoundFileError as e:  # libsndfile's errors (cannot open, disk full) are no OSError
         raise OSError(f"cannot write {path}: {e}") from None
     return first, total
+
+
+def keep_freed_memory():
+    """On Linux, ask glibc's malloc to keep freed memory for reuse instead of handing it back to the
+    operating system. By default a block over 128 kB is returned when freed (the threshold adapts upward,
+    but not far enough here), and so is free space at the top of the heap, so every encode call
+    page-faults its megabytes of activations in afresh; each setting below takes a share of that time
+    away (lab/README.md, "Figures behind the code"). PyTorch's CPU tuning guide
+    suggests jemalloc or tcmalloc for the same reason; this is the same effect without a library to
+    install. Elsewhere (macOS, Windows, musl) it does nothing. It changes the whole process, so loading
+    a codec never calls it: a script that encodes or decodes a lot (tokenizer/codec.py) does, once, at its
+    start (infer.py, dataset/encode_corpus.py, lab/eval.py, lab/bench.py)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return  # not glibc
+    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: blocks up to 32 MB come from the heap, not mmap
+    libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: keep up to 256 MB free at the heap's top
 
 
 # -----------------------------------------------------------------------------------------------------

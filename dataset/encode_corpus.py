@@ -37,10 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 import numpy as np
 from tqdm import tqdm
 
-from dataset.audio import AudioError, load_audio
+from dataset.audio import AudioError, keep_freed_memory, load_audio
 from dataset.files import write_atomic
 from dataset.readers import DEMO_DIR, CorpusError, Utterance, read_corpus
-from tokenizer.codec import DEFAULT_CHECKPOINT, Codec, keep_freed_memory
+from tokenizer.codec import DEFAULT_CHECKPOINT, Codec
 
 MANIFEST_HEADER = "id|speaker|split|offset|length|text"
 SHARD_CODES = 8_000_000  # tokens per codes file at most (16 MB): no committed file nears 25 MB

@@ -36,7 +36,8 @@ from infer import DEFAULT_GPT, TTS, TTSError
 from model.batched import generate_rows
 from model.gpt import GPT, PRESETS, GPTConfig
 from model.sequence import TEXT_VOCAB_SIZE, build_example, collate, encode_text
-from tokenizer.codec import Codec, keep_freed_memory
+from dataset.audio import keep_freed_memory
+from tokenizer.codec import Codec
 from tokenizer.streaming import StreamDecoder
 from train_common import gpu_peak_flops, pick_device
 from train_pretrain import forward_backward, maybe_compile

@@ -68,13 +68,14 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
 
-from dataset.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioError, audio_info, load_audio, save_audio
+from dataset.audio import (AUDIO_EXTENSIONS, SAMPLE_RATE, AudioError, audio_info, keep_freed_memory, load_audio,
+                           save_audio)
 from dataset.files import write_atomic
 from dataset.readers import DEMO_DIR, Corpus, CorpusError, Utterance, read_corpus, read_demo
 from dataset.speech_tokens import DataError, check_same_codec
 from model.checkpoint import CheckpointError, load_gpt
 from model.sampling import check_sampling
-from tokenizer.codec import DEFAULT_CHECKPOINT, Codec, keep_freed_memory, peak_normalize
+from tokenizer.codec import DEFAULT_CHECKPOINT, Codec, peak_normalize
 from tokenizer.discriminators import MultiScaleMelLoss
 from tokenizer.text import normalize
 from train_common import DeviceError, pick_device

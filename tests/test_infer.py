@@ -246,7 +246,7 @@ def test_stream_decoder_with_short_lookahead_on_real_speech():
 def test_streaming_speaks_what_the_whole_call_speaks(tts):
     text = "One sentence here. And another one there."
     whole, _ = tts(text, seed=3)
-    streamed = torch.cat(list(tts.stream(text, seed=3, lookahead=12)))
+    streamed = torch.cat(list(tts.stream(text, seed=3)))
     assert len(streamed) == len(whole)
     assert torch.allclose(streamed, whole, atol=1e-4)
 

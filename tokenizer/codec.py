@@ -19,10 +19,8 @@ training script is train_tokenizer.py.
 Letters in the shape comments: B batch, T samples, N tokens (frames), C channels, D codebook vector size,
 K codebook size, M = B * N latent vectors.
 """
-import ctypes
 import hashlib
 import math
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -356,26 +354,6 @@ class Decoder(nn.Module):
 
 # -----------------------------------------------------------------------------------------------------
 # The codec
-
-
-def keep_freed_memory():
-    """On Linux, ask glibc's malloc to keep freed memory for reuse instead of handing it back to the
-    operating system. By default a block over 128 kB is returned when freed (the threshold adapts upward,
-    but not far enough here), and so is free space at the top of the heap, so every encode call
-    page-faults its megabytes of activations in afresh; each setting below takes a share of that time
-    away (lab/README.md, "Figures behind the code"). PyTorch's CPU tuning guide
-    suggests jemalloc or tcmalloc for the same reason; this is the same effect without a library to
-    install. Elsewhere (macOS, Windows, musl) it does nothing. It changes the whole process, so loading
-    a codec never calls it: a script that encodes or decodes a lot does, once, at its start (infer.py,
-    dataset/encode_corpus.py, lab/eval.py, lab/bench.py)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return  # not glibc
-    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: blocks up to 32 MB come from the heap, not mmap
-    libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: keep up to 256 MB free at the heap's top
 
 
 def peak_normalize(wav, peak=0.9):
