@@ -38,7 +38,7 @@ from dataset.speech_tokens import DataError, LengthBucketSampler, check_same_cod
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.gpt import GPT, PRESETS, GPTConfig
 from model.sequence import IGNORE, PAD, START, collate
-from train_common import (CSVLog, HelpWithDefaults, TimeBudget, all_reduce_sum, at_least_one, atomic_save,
+from train_common import (CSVLog, DeviceError, HelpWithDefaults, TimeBudget, all_reduce_sum, at_least_one, atomic_save,
                           autocast, cosine_lr, gpt_metadata, gpu_peak_flops, plain_args, positive, rng_state,
                           save_weights, seed_everything, set_rng_state, setup_distributed)
 
@@ -419,7 +419,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:  # what the data and checkpoint readers raise: one line, no traceback
         pretrain(args)
-    except (DataError, CheckpointError, FileNotFoundError) as e:
+    except (DataError, CheckpointError, DeviceError, FileNotFoundError) as e:
         raise SystemExit(f"error: {e}") from None
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from dataset.speech_tokens import DataError, load_data
 from model.checkpoint import CheckpointError, load_gpt
 from model.lora import add_lora
-from train_common import seed_everything, setup_distributed
+from train_common import DeviceError, seed_everything, setup_distributed
 from train_pretrain import add_training_args, train  # pretraining's flags and loop: the model and data differ
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -48,5 +48,5 @@ try:  # what the data and checkpoint readers raise: one line, no traceback
     if args.lr is None:
         args.lr = 1e-3 if args.lora_rank > 0 else 1e-4
     train(model, train_set, val_set, args, distributed, desc="sft")
-except (DataError, CheckpointError, FileNotFoundError) as e:
+except (DataError, CheckpointError, DeviceError, FileNotFoundError) as e:
     raise SystemExit(f"error: {e}") from None

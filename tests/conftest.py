@@ -1,15 +1,20 @@
 """What several test modules share: a tiny codebook, fabricated encoded corpora, and an untrained tiny
-GPT checkpoint that names one (fixture `corpus`)."""
+GPT checkpoint that names one (fixture `corpus`). pytest reads this file first, so it also puts the
+repository's root on the path: the tests import its packages and scripts (model, infer, lab, ...)."""
 import json
+import sys
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from dataset.encode_corpus import file_sha256
-from model.gpt import GPT, GPTConfig
-from tokenizer.codec import Codec, CodecConfig
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dataset.encode_corpus import file_sha256  # noqa: E402
+from model.gpt import GPT, GPTConfig  # noqa: E402
+from tokenizer.codec import Codec, CodecConfig  # noqa: E402
 
 CODEBOOK = 32
 TINY_CODEC = CodecConfig(encoder_channels=8, encoder_max_channels=16, codebook_size=CODEBOOK, codebook_dim=8,
