@@ -38,39 +38,53 @@ class AudioError(ValueError):
 # Reading files
 
 
+def _source(path):
+    """A path as a Path, or an open binary file (io.BytesIO: audio received in memory) as it is, rewound."""
+    if hasattr(path, "read"):
+        path.seek(0)
+        return path
+    return Path(path)
+
+
 def audio_info(path):
-    """(sample_rate, n_samples) of a file without decoding it; raises AudioError if it is unreadable."""
-    path = Path(path)
-    if path.suffix.lower() not in AUDIO_EXTENSIONS:
+    """(sample_rate, n_samples) of a file without decoding it; raises AudioError if it is unreadable.
+    path: a file name, or an open binary file (its format read from its header, not from a name)."""
+    path = _source(path)
+    if isinstance(path, Path) and path.suffix.lower() not in AUDIO_EXTENSIONS:
         raise AudioError(f"{path}: unsupported audio extension {path.suffix!r} (use wav, flac or ogg)")
     try:
-        info = sf.info(str(path))
+        info = sf.info(path if not isinstance(path, Path) else str(path))
     except Exception as e:  # soundfile raises several types; all mean "not audio we can read"
-        raise AudioError(f"{path}: cannot read audio ({str(e).splitlines()[0]})") from None
+        raise AudioError(f"{_name(path)}: cannot read audio ({str(e).splitlines()[0]})") from None
     return info.samplerate, info.frames
+
+
+def _name(path):
+    return str(path) if isinstance(path, Path) else "the audio received"
 
 
 def load_audio(path, sample_rate=SAMPLE_RATE, max_seconds=None):
     """
-    Read an audio file as a mono float32 tensor (T,) at `sample_rate`.
+    Read an audio file (a name, or an open binary file) as a mono float32 tensor (T,) at `sample_rate`.
 
     Stereo (or more channels) is averaged to mono, integer formats (8-, 16-, 24-, 32-bit) become floats
     in [-1, 1], and any rate is resampled. Zero-length, corrupt, NaN/inf-containing files, unknown
     extensions and files longer than max_seconds (checked before anything is decoded) raise AudioError
     with a one-line message.
     """
-    path = Path(path)
     file_rate, n_samples = audio_info(path)
+    path = _source(path)
     if max_seconds is not None and n_samples > max_seconds * file_rate:
-        raise AudioError(f"{path} is {n_samples / file_rate:.1f} s long, more than {max_seconds:g} s")
+        raise AudioError(f"{_name(path)} is {n_samples / file_rate:.1f} s long, more than {max_seconds:g} s")
     try:
-        samples, file_rate = sf.read(str(path), dtype="float32", always_2d=True)  # (T, channels)
+        samples, file_rate = sf.read(path if not isinstance(path, Path) else str(path), dtype="float32",
+                                     always_2d=True)  # (T, channels)
     except Exception as e:
-        raise AudioError(f"{path}: cannot decode audio ({str(e).splitlines()[0]})") from None
+        raise AudioError(f"{_name(path)}: cannot decode audio ({str(e).splitlines()[0]})") from None
     if samples.shape[0] == 0:
-        raise AudioError(f"{path}: the file holds no samples")
+        raise AudioError(f"{_name(path)}: the file holds no samples")
     if not np.isfinite(samples).all():
-        raise AudioError(f"{path}: the file holds NaN or infinite samples")
+        raise AudioError(f"{_name(path)}: the file holds NaN or infinite samples")
     wav = torch.from_numpy(samples.mean(axis=1))  # (T,) mixing channels by averaging keeps the scale
     return resample(wav, file_rate, sample_rate)
 
@@ -232,6 +246,39 @@ def resample(wav, orig_rate, new_rate, zero_crossings=24, rolloff=0.945, beta=8.
     y = torch.nn.functional.conv1d(x, kernels, stride=orig)  # (N, new, n_blocks): phase j of block b
     y = y[..., :n_blocks].transpose(1, 2).reshape(x.shape[0], -1)  # (N, n_blocks * new), interleaved
     return y[:, :n_out].reshape(*shape[:-1], n_out).to(wav.dtype)
+
+
+class StreamResampler:
+    """resample() for audio that arrives in pieces: push(piece) returns the output samples that are final
+    (their filter's support has arrived), flush() the rest at the end. Joined, they equal resample() of
+    the whole signal, to float rounding: each call resamples the samples still needed, starting `margin`
+    samples before the first output it keeps and on a block boundary, and keeps only outputs whose inputs
+    all lie inside (or outside the signal, where resample() pads with zeros too)."""
+
+    def __init__(self, orig_rate, new_rate):
+        gcd = math.gcd(int(orig_rate), int(new_rate))
+        self.rates, self.orig, self.new = (orig_rate, new_rate), int(orig_rate) // gcd, int(new_rate) // gcd
+        self.margin = _sinc_kernels(self.orig, self.new, 24, 0.945, 8.555)[1] + 2 * self.orig  # resample()'s
+        self.samples, self.start, self.emitted = torch.zeros(0), 0, 0  # start: input index of samples[0]
+
+    def push(self, piece, final=False):
+        self.samples = torch.cat([self.samples, piece.float().cpu()])
+        n_in = self.start + len(self.samples)
+        n_out = math.ceil(n_in * self.new / self.orig) if final else max(
+            self.emitted, (n_in - self.margin) * self.new // self.orig)
+        if n_out == self.emitted:
+            return torch.zeros(0)
+        # From a block boundary at least `margin` inputs before the first new output, or from the start.
+        first = max(0, (self.emitted * self.orig // self.new - self.margin) // self.orig * self.orig)
+        first = max(first, self.start)  # (never before what is kept; first is a multiple of orig anyway)
+        out = resample(self.samples[first - self.start:], *self.rates)  # output 0 is output first*new/orig
+        offset = first * self.new // self.orig
+        piece = out[self.emitted - offset: n_out - offset]
+        self.samples, self.start, self.emitted = self.samples[first - self.start:], first, n_out
+        return piece
+
+    def flush(self):
+        return self.push(torch.zeros(0), final=True)
 
 
 # -----------------------------------------------------------------------------------------------------

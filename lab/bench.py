@@ -7,12 +7,19 @@ Speed of the codec and of speaking, printed as numbers (nothing here is a test: 
     python lab/bench.py tts --device cuda --preset gpu
     python lab/bench.py train                      # training tokens/s, MFU and peak memory of every preset
     python lab/bench.py train --device cuda --compile
+    python lab/bench.py serve                      # serve.py over HTTP: first audio byte, 1, 2, 4 clients
 
 `tts` generates exactly --seconds of speech codes at batch 1 with the KV cache (so that every model and
 machine is timed on the same amount of work), decodes them with the codec, and reports the real-time
 factor (compute seconds per second of audio; below 1 is faster than real time). Streaming: the time from
 the call to the first decoded chunk, with tokenizer/streaming.py's StreamDecoder defaults. --rows: the same codes'
 worth of steps for that many tries side by side (infer.py's --batch_size), per step and per code.
+
+`serve` starts serve.py (--max_concurrent, 1 by default, generate at once) and speaks everyday sentences
+through its OpenAI-style endpoint as pcm, as a client would: the time from sending a request to its
+first audio byte and the real-time factor the client sees (median of --repeats), then --clients clients
+at once, each speaking --repeats sentences one after another: sentences per minute and the 95th
+percentile of the time a request takes from sending to its last byte.
 
 `train` times full optimizer steps (forward, backward, clipping, AdamW) of each preset on batches laid out
 as in training (text, speaker, speech codes: random values, real shapes) with train_pretrain.py's default
@@ -22,9 +29,15 @@ kernel can do there. On a GPU it is the card's dense bf16 figure from its data s
 cards not in the table); a measured bf16 matmul is printed beside it.
 """
 import argparse
+import http.client
+import json
+import math
+import re
 import resource
 import statistics
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,11 +45,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any folder
 
+from dataset.audio import keep_freed_memory
 from infer import DEFAULT_GPT, TTS, TTSError
 from model.batched import generate_rows
 from model.gpt import GPT, PRESETS, GPTConfig
 from model.sequence import TEXT_VOCAB_SIZE, build_example, collate, encode_text
-from dataset.audio import keep_freed_memory
 from tokenizer.codec import Codec
 from tokenizer.streaming import StreamDecoder
 from train_common import gpu_peak_flops, pick_device
@@ -220,10 +233,75 @@ def bench_train(args, device):
             torch.cuda.empty_cache()
 
 
+SENTENCES = ["Please close the window before it rains.", "Could you pass me the salt, please?",
+             "The bus was late because of the heavy snow, so we walked to the station together.",
+             "Thank you!", "We finally bought a new sofa for the living room.", "Where did you park the car?"]
+
+
+def speak_over_http(port, text):
+    """(seconds to the first audio byte, seconds to the last, seconds of audio) of one pcm request."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    start = time.perf_counter()
+    connection.request("POST", "/v1/audio/speech", json.dumps({"input": text, "response_format": "pcm"}),
+                       {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    if response.status != 200:
+        raise RuntimeError(f"serve.py answered {response.status}: {response.read()[:200]}")
+    first, n_bytes = None, 0
+    while piece := response.read1(1 << 16):
+        first = first if first is not None else time.perf_counter() - start
+        n_bytes += len(piece)
+    connection.close()
+    return first, time.perf_counter() - start, n_bytes / 2 / 24000  # pcm: 16-bit samples at 24 kHz
+
+
+def bench_serve(args, device):
+    command = [sys.executable, "serve.py", "--port", "0", "--quiet", "--device", str(device), "--checkpoint",
+               str(args.checkpoint), "--max_concurrent", str(args.max_concurrent), "--queue", "64"]
+    if args.codec:
+        command += ["--codec", str(args.codec)]
+    server = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+    try:
+        found = re.search(r":(\d+)$", server.stdout.readline().strip())
+        if not found:
+            raise ValueError("serve.py did not start (its error is above)")
+        port = int(found.group(1))
+        speak_over_http(port, "Warm up.")
+        runs = [speak_over_http(port, SENTENCES[0]) for _ in range(args.repeats)]
+        first, last, audio = (statistics.median(run[i] for run in runs) for i in range(3))
+        print(f"serve: {args.checkpoint} on {device}, {torch.get_num_threads()} threads in this process, "
+              f"--max_concurrent {args.max_concurrent}; one sentence ({audio:.2f} s of audio) as pcm over HTTP, "
+              f"median of {args.repeats}:")
+        print(f"  first audio byte after {1000 * first:.0f} ms, last after {last:.2f} s: real-time factor "
+              f"{last / audio:.3f} as the client sees it")
+        for clients in args.clients:
+            done = []
+
+            def client(i):
+                for k in range(args.repeats):
+                    done.append(speak_over_http(port, SENTENCES[(i + k) % len(SENTENCES)]))
+
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+            start = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            seconds = time.perf_counter() - start
+            latencies = sorted(run[1] for run in done)
+            p95 = latencies[min(len(latencies) - 1, math.ceil(0.95 * len(latencies)) - 1)]
+            print(f"  {clients} client(s) at once: {60 * len(done) / seconds:5.1f} sentences per minute, "
+                  f"95th-percentile latency {p95:.2f} s, {sum(run[2] for run in done) / seconds:.2f} s of audio a "
+                  "second")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["codec", "tts", "train"])
+    parser.add_argument("what", choices=["codec", "tts", "train", "serve"])
     parser.add_argument("--device", default="cpu", help="cpu, cuda, auto, ...")
     parser.add_argument("--codec", type=Path, default=None, help="codec (default: checkpoints/codec.pt)")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_GPT, help="GPT model.pt for tts")
@@ -236,6 +314,8 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, nargs="*", default=[8],
                         help="tts: also time this many tries generated side by side (none: skip)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--clients", type=int, nargs="*", default=[1, 2, 4], help="serve: clients at once")
+    parser.add_argument("--max_concurrent", type=int, default=1, help="serve: serve.py's --max_concurrent")
     parser.add_argument("--max_tokens", type=int, default=None,
                         help="train: tokens per step (default: train_pretrain.py's, 4096 CPU, 16384 GPU)")
     parser.add_argument("--seq_len", type=int, default=256, help="train: tokens per sequence")
@@ -243,14 +323,14 @@ def main(argv=None):
     parser.add_argument("--peak_flops", type=float, default=None, help="train: the hardware's peak FLOP/s")
     args = parser.parse_args(argv)
     keep_freed_memory()  # the allocator setting Codec.encode and decode run faster with
-    if args.seconds < 0.1 or args.seq_len < 64 or args.repeats < 1 or min(args.rows, default=1) < 1:
+    if args.seconds < 0.1 or args.seq_len < 64 or args.repeats < 1 or min(args.rows + args.clients, default=1) < 1:
         sys.exit("error: --seconds must be at least 0.1, --seq_len at least 64 (60 text bytes, 3 markers and "
-                 "a code), --repeats and --rows at least 1")
+                 "a code), --repeats, --rows and --clients at least 1")
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
         device = pick_device(args.device)
-        {"codec": bench_codec, "tts": bench_tts, "train": bench_train}[args.what](args, device)
+        {"codec": bench_codec, "tts": bench_tts, "train": bench_train, "serve": bench_serve}[args.what](args, device)
     except (FileNotFoundError, ValueError) as e:  # no codec there, not a codec (Codec.load), a DeviceError
         sys.exit(f"error: {e}")
 

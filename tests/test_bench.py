@@ -66,3 +66,13 @@ def test_synthetic_training_batches_fill_seq_len_and_bad_sizes_are_refused():
     for bad in (["--seq_len", "48"], ["--seconds", "0"], ["--rows", "0"]):
         with pytest.raises(SystemExit, match="^error:"):
             main(["train" if "--seq_len" in bad else "tts", *bad])
+
+
+def test_serve_bench_prints_first_byte_and_throughput(capsys):
+    main(["serve", "--repeats", "1", "--clients", "1", "2"])
+    out = capsys.readouterr().out
+    first = re.search(r"first audio byte after (\d+) ms, last after ([\d.]+) s: real-time factor ([\d.]+)", out)
+    assert first and 0 < int(first.group(1)) <= 1000 * float(first.group(2))
+    rows = re.findall(r"(\d) client\(s\) at once: +([\d.]+) sentences per minute, 95th-percentile latency ([\d.]+) s",
+                      out)
+    assert [clients for clients, _, _ in rows] == ["1", "2"] and all(float(rate) > 0 for _, rate, _ in rows)
