@@ -39,10 +39,12 @@ from tqdm import tqdm
 from dataset.audio import AudioError, load_audio, save_audio
 from dataset.clips import RandomClips, token_spans
 from dataset.encode_corpus import codec_fits, load_codes
+from dataset.phone_labels import load_phones
 from dataset.readers import CorpusError, read_corpus
 from tokenizer.codec import Codec, CodecConfig, code_stats, peak_normalize
 from tokenizer.discriminators import (MultiPeriodDiscriminator, MultiResolutionDiscriminator, MultiScaleMelLoss,
-                                      discriminator_loss, feature_matching_loss, generator_adversarial_loss)
+                                      PhoneHead, discriminator_loss, feature_matching_loss,
+                                      generator_adversarial_loss)
 from model.checkpoint import CheckpointError, load_checkpoint
 from train_common import (CSVLog, DeviceError, TimeBudget, at_least_one, atomic_save, autocast, pick_device,
                           plain_args, positive, rng_state, seed_everything, set_rng_state)
@@ -70,6 +72,11 @@ parser.add_argument("--mel_weight", type=float, default=45.0, help="weight of th
 parser.add_argument("--adv_weight", type=float, default=1.0, help="weight of the adversarial loss")
 parser.add_argument("--fm_weight", type=float, default=2.0, help="weight of the feature-matching loss")
 parser.add_argument("--commit_weight", type=float, default=1.0, help="weight of the commitment loss")
+parser.add_argument("--phones", type=Path, default=None,
+                    help="phone labels of the corpus (dataset/phone_labels.py writes dataset/demo/phones)")
+parser.add_argument("--phone_weight", type=float, default=0.0,
+                    help="weight of the phone loss (tokenizer/discriminators.py, PhoneHead): a head on the "
+                         "quantised latents predicts each frame's phone from --phones; 0: off")
 parser.add_argument("--val_every", type=at_least_one, default=1_000,
                     help="steps between validation + samples")
 parser.add_argument("--save_every", type=at_least_one, default=250, help="steps between checkpoints")
@@ -89,6 +96,9 @@ except DeviceError as e:
     sys.exit(f"error: {e}")
 if args.decoder_only and not (args.init_from or args.resume):
     sys.exit("error: --decoder_only keeps a trained encoder and codebook: give --init_from (or --resume)")
+if args.phone_weight and (args.phones is None or args.decoder_only):
+    sys.exit("error: --phone_weight needs --phones (dataset/phone_labels.py) and an encoder to train "
+             "(not --decoder_only)")
 seed_everything(args.seed)
 try:
     corpus = read_corpus(args.data)
@@ -171,8 +181,21 @@ if args.codes:
     print(f"tokens from {args.codes}: {len(fits)} of {len(train_set)} training utterances "
           f"(the rest have none, or are shorter than a clip)")
     train_set = fits
+phones = None
+if args.phone_weight:
+    try:
+        labels, phone_rows, phone_info = load_phones(args.phones)
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        sys.exit(f"error: {args.phones}: no phone labels there ({e}): python dataset/phone_labels.py makes them")
+    if phone_info["hop"] != config.hop_length:
+        sys.exit(f"error: {args.phones} labels frames of {phone_info['hop']} samples, the codec's are "
+                 f"{config.hop_length}")
+    where = {(row["speaker"], row["id"]): (row["offset"], row["length"]) for row in phone_rows}
+    phones = (labels, [where.get((u.speaker, u.id)) for u in train_set])
+    print(f"phone labels from {args.phones} for {sum(p is not None for p in phones[1])} of {len(train_set)} "
+          f"training utterances, {len(phone_info['phones'])} phones; weight {args.phone_weight:g}")
 loader = torch.utils.data.DataLoader(
-    RandomClips(train_set, clip_samples, spans, stored_codes, config.hop_length), batch_size=args.batch_size,
+    RandomClips(train_set, clip_samples, spans, stored_codes, config.hop_length, phones), batch_size=args.batch_size,
     num_workers=workers, drop_last=True,
     sampler=torch.utils.data.RandomSampler(train_set, replacement=True, num_samples=10**9),
     pin_memory=device.type == "cuda", persistent_workers=workers > 0)
@@ -191,7 +214,10 @@ mel_loss = MultiScaleMelLoss(config.sample_rate).to(device)
 # betas (0.8, 0.99) as in HiFi-GAN/Vocos: a shorter momentum memory suits the moving GAN objective.
 fused = {"fused": True} if device.type == "cuda" else {}
 trained = codec.decoder if args.decoder_only else codec
-opt_g = torch.optim.AdamW(trained.parameters(), lr=args.lr, betas=(0.8, 0.99), **fused)
+# The phone head exists only with a phone loss, and trains with the generator.
+phone_head = PhoneHead(config.codebook_dim, len(phone_info["phones"])).to(device) if args.phone_weight else None
+opt_g = torch.optim.AdamW(list(trained.parameters()) + (list(phone_head.parameters()) if phone_head else []),
+                          lr=args.lr, betas=(0.8, 0.99), **fused)
 opt_d = torch.optim.AdamW(discriminators.parameters(), lr=args.lr, betas=(0.8, 0.99), **fused)
 
 
@@ -223,6 +249,11 @@ if checkpoint is not None:
     if missing and codec.quantizer.initialized:  # a run saved before the count existed settled long ago
         codec.quantizer.steps_since_init.fill_(codec.quantizer.settle_steps)
     discriminators.load_state_dict(checkpoint["discriminators"])
+    if phone_head is not None:
+        if "phone_head" not in checkpoint:
+            sys.exit(f"error: {args.out_dir / 'last.pt'} trained without a phone loss: resume it without "
+                     "--phone_weight, or start another --out_dir")
+        phone_head.load_state_dict(checkpoint["phone_head"])
     opt_g.load_state_dict(checkpoint["opt_g"])
     opt_d.load_state_dict(checkpoint["opt_d"])
     step = checkpoint["step"]
@@ -243,6 +274,7 @@ print(f"codec: {n_params / 1e6:.2f} M parameters ({sum(p.numel() for p in traine
 
 def save_checkpoint():
     atomic_save({"codec": codec.state_dict(), "discriminators": discriminators.state_dict(),
+                 **({"phone_head": phone_head.state_dict()} if phone_head else {}),
                  "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
                  "rng": rng_state(), "budget": budget.state(), "args": plain_args(args)}, args.out_dir / "last.pt")
     codec.save(args.out_dir / "codec.pt")
@@ -283,7 +315,8 @@ def validate():
 # The loop
 
 log = CSVLog(args.out_dir / "log.csv", ["step", "lr", "mel", "commit", "adv", "fm", "disc", "codes_used",
-                                        "perplexity", "val_mel", "val_codes", "seconds"], start_step=step)
+                                        "perplexity", "val_mel", "val_codes", "seconds", "phone", "phone_acc"],
+             start_step=step)
 train_mode()
 discriminators.train()
 batches = iter(loader)
@@ -298,6 +331,7 @@ while step < max_steps:
     max_steps = progress.total = budget.total(step)
     batch = next(batches)
     wav, codes = (batch[0], batch[1].to(device)) if args.codes else (batch, None)
+    wav, frame_phones = (batch[0], batch[1].to(device)) if phone_head else (wav, None)
     wav = wav.to(device, non_blocking=True)  # (B, T)
     lr = learning_rate(step)  # the rate of this step: logged with it below
     for group in opt_g.param_groups + opt_d.param_groups:
@@ -313,9 +347,12 @@ while step < max_steps:
         commit, stats = torch.zeros((), device=device), code_stats(codes, config.codebook_size)
     else:
         with autocast(device):
-            recon, codes, commit, stats = codec(wav)  # (B, T), (B, N)
+            recon, codes, commit, stats, quantized = codec(wav, with_latents=True)  # (B, T), (B, N), (B, D, N)
     mel = mel_loss(recon, wav)
     loss_g = args.mel_weight * mel + args.commit_weight * commit
+    if phone_head is not None:
+        phone, phone_acc = phone_head(quantized, frame_phones)
+        loss_g = loss_g + args.phone_weight * phone
     adv = fm = disc = torch.zeros((), device=device)
 
     if step >= args.gan_start:
@@ -347,7 +384,8 @@ while step < max_steps:
 
     row = dict(step=step, lr=f"{lr:.2e}", mel=f"{mel.item():.4f}", commit=f"{commit.item():.4f}",
                adv=f"{adv.item():.4f}", fm=f"{fm.item():.4f}", disc=f"{disc.item():.4f}",
-               codes_used=stats["codes_used"], perplexity=f"{stats['perplexity']:.1f}")
+               codes_used=stats["codes_used"], perplexity=f"{stats['perplexity']:.1f}",
+               **(dict(phone=f"{phone.item():.4f}", phone_acc=f"{phone_acc:.3f}") if phone_head else {}))
     if step % args.val_every == 0 or step == max_steps:
         val_mel, val_codes = validate()
         row.update(val_mel=f"{val_mel:.4f}", val_codes=val_codes)

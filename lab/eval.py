@@ -12,6 +12,7 @@ Evaluate the project's models with numbers a listener cares about, on audio the 
     python lab/eval.py text                                    # how much checkpoints/gpt.pt reads its text
     python lab/eval.py compare out/eval_a out/eval_b           # is B's WER really lower than A's?
     python lab/eval.py words out/eval_tts                      # missed words: rarely heard ones? late ones?
+    python lab/eval.py phones --codec out/codec/codec.pt       # how much of the phone a codec's codes carry
 
 `codec` sends every utterance through encode -> decode, writes the resynthesis to --out_dir (so you can
 listen to it), prints a table per speaker and saves everything in --out_dir/report.json:
@@ -43,6 +44,13 @@ their WER ratios differ by more than the choice of sentences explains: a paired 
 Ney, 2004) draws the sentences again with replacement many times, recomputes both systems' ratios on
 each draw, and reports the middle 95 % of the differences. An interval that holds 0 means these
 sentences cannot tell the two apart.
+
+`phones` asks how much a codec's tokens say about the phone being spoken, with the frame labels of
+dataset/phone_labels.py: it encodes labelled utterances, counts (code, phone) pairs on train utterances
+(--fit_limit per voice) and scores the frames of a held-out split: the conditional entropy H(phone | code)
+in bits (add-one smoothed counts; against H(phone), the entropy of the phones themselves), and the
+share of frames whose phone is the one their code was most often seen with (against the commonest phone's
+share). Tokens that carry the phone leave a GPT less to guess.
 
 `words` takes one such report and asks where the missed words are: it groups the reference words by how
 often they occur in the training texts (the train split of an encoded corpus) and prints, per group,
@@ -941,6 +949,67 @@ def evaluate_text_use(args):
     return means
 
 
+def phone_information(fit, test, n_codes, n_phones):
+    """fit, test: (codes, phones) integer arrays of frames. Counts on `fit`, scores on `test`: a dict of
+    H(phone) and H(phone | code) in bits (add-one smoothed), the accuracy of naming each frame's phone
+    by its code's commonest one, and the accuracy of always naming the commonest phone."""
+    counts = np.zeros((n_codes, n_phones))
+    np.add.at(counts, (fit[0], fit[1]), 1)
+    p_phone = (counts.sum(0) + 1) / (counts.sum() + n_phones)  # (n_phones,)
+    p_given = (counts + 1) / (counts.sum(1, keepdims=True) + n_phones)  # (n_codes, n_phones)
+    codes, phones = test
+    named = np.where(counts[codes].sum(1) > 0, counts[codes].argmax(1), p_phone.argmax())
+    return {"frames": int(len(codes)), "h_phone": float(-np.log2(p_phone[phones]).mean()),
+            "h_phone_given_code": float(-np.log2(p_given[codes, phones]).mean()),
+            "accuracy": float((named == phones).mean()), "commonest": float((phones == p_phone.argmax()).mean())}
+
+
+def evaluate_phones(args):
+    """How much of the phone a codec's codes carry: see the module docstring."""
+    from dataset.phone_labels import load_phones  # the labels are needed by this command only
+    try:
+        codec = Codec.load(args.codec or DEFAULT_CHECKPOINT, pick_device(args.device))
+        labels, rows, info = load_phones(args.phones)
+        corpus = read_demo(DEMO_DIR, splits=["train", args.split])
+    except (ValueError, DeviceError, CorpusError) as e:  # Codec.load, a device, the corpus
+        sys.exit(f"error: {e}")
+    except FileNotFoundError as e:
+        sys.exit(f"error: {e} (python dataset/phone_labels.py makes the labels)")
+    spans = {(row["speaker"], row["id"]): (row["offset"], row["length"]) for row in rows}
+    by_voice = {}  # voice -> {"fit": train utterances, "test": the split's}
+    for u in corpus.utterances:
+        if (u.speaker, u.id) in spans and (u.split == args.split or u.split == "train"):
+            half = by_voice.setdefault(u.speaker, {"fit": [], "test": []})["test" if u.split == args.split else "fit"]
+            if len(half) < ((args.fit_limit if u.split == "train" else args.limit) or 10**9):
+                half.append(u)
+    if not any(halves["fit"] and halves["test"] for halves in by_voice.values()):
+        sys.exit(f"error: {args.phones} labels no train and {args.split} utterances of one voice")
+    report, pooled = {"codec": str(args.codec or DEFAULT_CHECKPOINT)}, {"fit": [], "test": []}
+    for voice, halves in sorted(by_voice.items()):
+        frames = {"fit": [], "test": []}  # [(codes, phones) of an utterance]
+        for h, u in tqdm([(h, u) for h in halves for u in halves[h]], desc=f"phones {voice}", leave=False):
+            codes = codec.encode(load_audio(u.audio_path)).cpu().numpy()
+            offset, length = spans[u.speaker, u.id]
+            if len(codes) == length:  # (otherwise the audio changed since it was labelled)
+                frames[h].append((codes, labels[offset: offset + length]))
+        joined = {h: tuple(np.concatenate([pair[k] for pair in frames[h]]).astype(np.int64) for k in (0, 1))
+                  for h in frames}
+        report[voice] = phone_information(joined["fit"], joined["test"], codec.codebook_size, len(info["phones"]))
+        for h in pooled:
+            pooled[h] += frames[h]
+    joined = {h: tuple(np.concatenate([pair[k] for pair in pooled[h]]).astype(np.int64) for k in (0, 1))
+              for h in pooled}
+    report["all"] = phone_information(joined["fit"], joined["test"], codec.codebook_size, len(info["phones"]))
+    print(f"{args.split} frames of {report['codec']}, with codes' phones counted on train utterances:")
+    table = [dict(r, voice=name) for name, r in report.items() if name != "codec"]
+    print(format_table(table, [("voice", "voice", "s"), ("frames", "frames", "d"), ("H(phone)", "h_phone", ".2f"),
+                               ("H(phone|code)", "h_phone_given_code", ".2f"), ("accuracy", "accuracy", ".3f"),
+                               ("commonest", "commonest", ".3f")]))
+    if args.out:
+        write_json(args.out, report)
+    return report
+
+
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1029,6 +1098,19 @@ def build_parser():
                        help="count only each voice's first N train utterances (a model trained before the "
                             "corpus grew)")
     words.set_defaults(run=evaluate_words)
+
+    phones = commands.add_parser("phones", help="how much of the phone a codec's codes carry",
+                                 description="H(phone | code) and the phone a code names, on labelled frames.")
+    phones.add_argument("--codec", type=Path, default=None, help="codec (default: checkpoints/codec.pt)")
+    phones.add_argument("--phones", type=Path, default=DEMO_DIR / "phones",
+                        help="labels folder of dataset/phone_labels.py")
+    phones.add_argument("--split", default="val", help="demo split: train, val or test")
+    phones.add_argument("--limit", type=int, default=None, help="at most this many --split utterances per voice")
+    phones.add_argument("--fit_limit", type=int, default=200,
+                        help="train utterances per voice whose frames are counted")
+    phones.add_argument("--out", type=Path, default=None, help="also write the numbers to this JSON file")
+    phones.add_argument("--device", default="cpu", help="cpu, cuda, auto, ...")
+    phones.set_defaults(run=evaluate_phones)
     return parser
 
 

@@ -390,9 +390,10 @@ class Codec(nn.Module):
     codebook_size = property(lambda self: self.config.codebook_size)
     tokens_per_second = property(lambda self: self.config.sample_rate / self.config.hop_length)
 
-    def forward(self, wav):
+    def forward(self, wav, with_latents=False):
         """Training pass. wav (B, T), T a multiple of the hop, already peak-normalised.
-        Returns (reconstruction (B, T), codes (B, N), commitment loss, quantizer stats).
+        Returns (reconstruction (B, T), codes (B, N), commitment loss, quantizer stats), and with_latents
+        the quantised latents (B, D, N) too (what an extra loss on them, such as PhoneHead's, reads).
 
         The encoder and the quantizer run in fp32 even under autocast: bf16 latents would round a frame
         onto another code than encode() (fp32) gives it, and the decoder would learn from codes that the
@@ -400,7 +401,8 @@ class Codec(nn.Module):
         with torch.autocast(wav.device.type, enabled=False):
             latents = self.encoder(wav.float())  # (B, D, N)
         quantized, codes, commitment, stats = self.quantizer(latents)
-        return self.decoder(quantized), codes, commitment, stats
+        outputs = self.decoder(quantized), codes, commitment, stats
+        return (*outputs, quantized) if with_latents else outputs
 
     @torch.no_grad()
     def encode(self, wav, chunk_seconds=4.0, lengths=None):

@@ -1,6 +1,7 @@
 """
 The codec's critics and training losses: two GAN discriminators, the hinge and feature-matching losses
-built on them, and the multi-resolution mel loss that does most of the work.
+built on them, the multi-resolution mel loss that does most of the work, and an optional supervised
+phone loss (PhoneHead) that makes the tokens carry the phone.
 
 Why a GAN at all: the mel L1 loss alone teaches the decoder the right spectral envelope but averages
 away fine detail (the phase, the exact harmonics, noise texture), so the output sounds buzzy or muffled.
@@ -171,3 +172,34 @@ class MultiScaleMelLoss(nn.Module):
 
     def forward(self, fake, real):
         return self.distances(fake, real).mean()
+
+
+class PhoneHead(nn.Module):
+    """An optional supervised loss for the codec (train_tokenizer.py --phone_weight): a linear layer reads
+    each frame's quantised latent and predicts the phone being spoken there (labels from the synthesizer
+    that made the corpus, dataset/phone_labels.py). The latent is a codebook vector, so the head can only
+    be right if each code stands for few phones: the loss pushes the encoder (its gradient reaches it
+    through the straight-through estimator) to put frames of one phone on the same codes, while the
+    decoder and the mel and adversarial losses are unchanged and the codebook stays one VQ.
+
+    Why: an LM with one prediction head suits one codebook, and tokens that carry the content are easier
+    to predict from text. CosyVoice trains its single-codebook S3 tokenizer in a supervised way (on an
+    ASR objective) for that reason; SpeechTokenizer and Mimi distil a self-supervised speech model into
+    their first codebook and report lower WER for the LMs trained on their tokens."""
+
+    def __init__(self, dim, n_phones):
+        super().__init__()
+        self.n_phones = n_phones
+        self.proj = nn.Linear(dim, n_phones)
+
+    def forward(self, quantized, labels):
+        """quantized (B, D, N) latents, labels (B, N) phone ids (-100: unknown) -> (cross-entropy over the
+        labelled frames, the share of them predicted right)."""
+        logits = self.proj(quantized.transpose(1, 2).float())  # (B, N, n_phones)
+        known = labels != -100
+        if not known.any():
+            zero = logits.sum() * 0 + 0.0  # keeps the graph (every parameter gets a gradient), and is +0
+            return zero, 0.0
+        loss = F.cross_entropy(logits.reshape(-1, self.n_phones), labels.reshape(-1), ignore_index=-100)
+        accuracy = (logits.argmax(-1) == labels)[known].float().mean().item()
+        return loss, accuracy
