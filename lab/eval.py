@@ -1006,6 +1006,7 @@ def evaluate_phones(args):
                                ("H(phone|code)", "h_phone_given_code", ".2f"), ("accuracy", "accuracy", ".3f"),
                                ("commonest", "commonest", ".3f")]))
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         write_json(args.out, report)
     return report
 
