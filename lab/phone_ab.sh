@@ -10,7 +10,7 @@
 # machine at the same time, so "the same minutes" means the same compute even where the machine's
 # speed drifts during the run (it does, on shared cores).
 #
-#     bash lab/phone_ab.sh                              # all of it: about 2.5 hours on 2 CPU cores
+#     bash lab/phone_ab.sh                              # all of it: about 2 hours on 2 CPU cores
 #     STEPS=300 WEIGHT=10 ARMS=b OUT=out/ab_w10 bash lab/phone_ab.sh codec   # one arm's codec, for a sweep
 #
 # Every step skips what is done and a training step resumes where it stopped: after an interruption run
