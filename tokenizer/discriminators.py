@@ -189,8 +189,8 @@ class PhoneHead(nn.Module):
 
     Measured here (lab/EXPERIMENTS.md, "Speech tokens that carry the phone"): at weight 10 the codes name
     the phone far better (H(phone | code) 3.13 to 2.26 bits) and a GPT predicts them 1 nat a code better,
-    but after an hour of CPU training neither GPT spoke and B's babble was the further from the text;
-    hence off by default."""
+    but after an hour of CPU training neither GPT spoke, and the one on these codes babbled further from
+    the text than the one on plain codes; hence off by default."""
 
     def __init__(self, dim, n_phones):
         super().__init__()
